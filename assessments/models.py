@@ -1,0 +1,280 @@
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+SCORE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+def score_field(**kwargs):
+    return models.DecimalField(max_digits=5, decimal_places=2, validators=SCORE_VALIDATORS, **kwargs)
+
+
+class AgencyManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class Agency(models.Model):
+    class Type(models.TextChoices):
+        SAO = "sao", "องค์การบริหารส่วนตำบล (อบต.)"
+        SUBDISTRICT_MUNICIPALITY = "tambon", "เทศบาลตำบล"
+        TOWN_MUNICIPALITY = "mueang", "เทศบาลเมือง"
+        CITY_MUNICIPALITY = "nakhon", "เทศบาลนคร"
+        PAO = "pao", "องค์การบริหารส่วนจังหวัด (อบจ.)"
+        OTHER = "other", "อื่น ๆ"
+
+    code = models.CharField("รหัสหน่วยงาน", max_length=32, unique=True)
+    name = models.CharField("ชื่อหน่วยงาน", max_length=255)
+    agency_type = models.CharField("ประเภทหน่วยงาน", max_length=16, choices=Type.choices, default=Type.SAO)
+    district = models.CharField("อำเภอ", max_length=100, blank=True)
+    province = models.CharField("จังหวัด", max_length=100, blank=True, db_index=True)
+
+    objects = AgencyManager()
+
+    class Meta:
+        verbose_name = "หน่วยงาน"
+        verbose_name_plural = "หน่วยงาน"
+        ordering = ["province", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class FiscalYearManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, year):
+        return self.get(year=year)
+
+
+class FiscalYear(models.Model):
+    """A Thai fiscal year (Buddhist era) and, through its items, the ITA framework of that year."""
+
+    year = models.PositiveIntegerField("ปีงบประมาณ (พ.ศ.)", unique=True)
+    name = models.CharField("ชื่อกรอบการประเมิน", max_length=255, blank=True)
+    notes = models.TextField("หมายเหตุ", blank=True)
+
+    objects = FiscalYearManager()
+
+    class Meta:
+        verbose_name = "ปีงบประมาณและกรอบการประเมิน"
+        verbose_name_plural = "ปีงบประมาณและกรอบการประเมิน"
+        ordering = ["-year"]
+
+    def __str__(self):
+        return f"ปีงบประมาณ {self.year}"
+
+    def natural_key(self):
+        return (self.year,)
+
+
+class FrameworkItemManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, year, code):
+        return self.get(fiscal_year__year=year, code=code)
+
+
+class FrameworkItem(models.Model):
+    """One node of a year's framework tree: overall → tools → indicators → sub-indicators → questions.
+
+    The root (kind=overall) is scored as the weighted sum of the tools; every other
+    node as the mean of its children (see assessments.scoring)."""
+
+    class Kind(models.TextChoices):
+        OVERALL = "overall", "คะแนนรวม"
+        TOOL = "tool", "เครื่องมือ"
+        INDICATOR = "indicator", "ตัวชี้วัด"
+        SUB_INDICATOR = "sub_indicator", "ตัวชี้วัดย่อย"
+        QUESTION = "question", "ข้อคำถาม/รายการ"
+
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.CASCADE, related_name="items", verbose_name="ปีงบประมาณ"
+    )
+    kind = models.CharField("ประเภท", max_length=16, choices=Kind.choices)
+    code = models.CharField("รหัส", max_length=16, help_text="เช่น overall, IIT, 1, 9.1, i1, e4, O12")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", verbose_name="อยู่ภายใต้"
+    )
+    name = models.CharField("ชื่อ", max_length=500)
+    order = models.PositiveIntegerField("ลำดับ", default=0)
+    weight = models.DecimalField(
+        "น้ำหนัก (สัดส่วน)", max_digits=5, decimal_places=4, null=True, blank=True, help_text="เฉพาะเครื่องมือ เช่น 0.30"
+    )
+    counts_for_level = models.BooleanField(
+        "ใช้พิจารณาระดับผลการประเมิน", default=True, help_text="เฉพาะเครื่องมือ: ทุกเครื่องมือที่เลือกต้องถึงเกณฑ์ขั้นต่ำของระดับ"
+    )
+    has_parts = models.BooleanField(
+        "มีคะแนนแยก EITPublic / EITSurvey", default=False, help_text="เฉพาะข้อคำถาม EIT"
+    )
+
+    objects = FrameworkItemManager()
+
+    class Meta:
+        verbose_name = "องค์ประกอบกรอบการประเมิน"
+        verbose_name_plural = "องค์ประกอบกรอบการประเมิน"
+        ordering = ["fiscal_year", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["fiscal_year", "code"], name="unique_item_code_per_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.fiscal_year.year})"
+
+    @property
+    def label(self):
+        if self.kind == self.Kind.INDICATOR:
+            return f"ตัวชี้วัดที่ {self.code} {self.name}"
+        if self.kind == self.Kind.SUB_INDICATOR:
+            return f"ตัวชี้วัดย่อยที่ {self.code} {self.name}"
+        if self.kind == self.Kind.QUESTION:
+            return f"{self.code} {self.name}"
+        if self.kind == self.Kind.TOOL:
+            return f"{self.code} {self.name}"
+        return self.name
+
+    def natural_key(self):
+        return (self.fiscal_year.year, self.code)
+
+    natural_key.dependencies = ["assessments.fiscalyear"]
+
+
+class LevelRuleManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, year, name):
+        return self.get(fiscal_year__year=year, name=name)
+
+
+class LevelRule(models.Model):
+    """A level of the year's scheme. Rules are tried from the highest rank down;
+    the first whose minimums are met gives the level."""
+
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.CASCADE, related_name="level_rules", verbose_name="ปีงบประมาณ"
+    )
+    name = models.CharField("ชื่อระดับ", max_length=100)
+    rank = models.PositiveIntegerField("ลำดับ (มากคือสูงกว่า)")
+    min_overall = models.DecimalField("คะแนนรวมขั้นต่ำ", max_digits=5, decimal_places=2)
+    min_each_tool = models.DecimalField(
+        "คะแนนขั้นต่ำของทุกเครื่องมือที่ใช้พิจารณา",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="เว้นว่างถ้าระดับนี้พิจารณาจากคะแนนรวมอย่างเดียว",
+    )
+    passed = models.BooleanField("ถือว่าผ่านเกณฑ์", default=True)
+
+    objects = LevelRuleManager()
+
+    class Meta:
+        verbose_name = "เกณฑ์ระดับผลการประเมิน"
+        verbose_name_plural = "เกณฑ์ระดับผลการประเมิน"
+        ordering = ["fiscal_year", "-rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["fiscal_year", "name"], name="unique_level_name_per_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.fiscal_year.year})"
+
+    def natural_key(self):
+        return (self.fiscal_year.year, self.name)
+
+    natural_key.dependencies = ["assessments.fiscalyear"]
+
+
+class AssessmentManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, agency_code, year):
+        return self.get(agency__code=agency_code, fiscal_year__year=year)
+
+
+class Assessment(models.Model):
+    """One agency's ITA result for one fiscal year. Official figures live in Score rows;
+    the summary fields below are derived by services.assessment_refresh for filtering."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="assessments", verbose_name="หน่วยงาน")
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.PROTECT, related_name="assessments", verbose_name="ปีงบประมาณ"
+    )
+    notes = models.TextField("หมายเหตุ", blank=True)
+    # Derived, refreshed after every score change; never edited by hand.
+    overall = models.DecimalField("คะแนนรวม", max_digits=7, decimal_places=4, null=True, blank=True, editable=False)
+    level = models.CharField("ระดับผลการประเมิน", max_length=100, blank=True, editable=False)
+    urgent_indicator_count = models.PositiveIntegerField("ตัวชี้วัดต่ำกว่า ๘๕", default=0, editable=False)
+    updated_at = models.DateTimeField("แก้ไขล่าสุด", auto_now=True)
+
+    objects = AssessmentManager()
+
+    class Meta:
+        verbose_name = "ผลการประเมิน"
+        verbose_name_plural = "ผลการประเมิน"
+        ordering = ["-fiscal_year__year", "agency__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "fiscal_year"], name="unique_assessment_per_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.agency.name} ปีงบประมาณ {self.fiscal_year.year}"
+
+    def natural_key(self):
+        return (self.agency.code, self.fiscal_year.year)
+
+    natural_key.dependencies = ["assessments.agency", "assessments.fiscalyear"]
+
+
+class ScoreManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, agency_code, year, item_code, part):
+        return self.get(
+            assessment__agency__code=agency_code,
+            assessment__fiscal_year__year=year,
+            item__code=item_code,
+            part=part,
+        )
+
+
+class Score(models.Model):
+    """An official figure as the NACC published it: the overall, a tool, an indicator,
+    a sub-indicator, a question, or one EIT part of a question."""
+
+    class Part(models.TextChoices):
+        WHOLE = "", "คะแนน"
+        PUBLIC = "public", "EITPublic"
+        SURVEY = "survey", "EITSurvey"
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="scores", verbose_name="ผลการประเมิน")
+    item = models.ForeignKey(FrameworkItem, on_delete=models.PROTECT, related_name="scores", verbose_name="รายการ")
+    part = models.CharField("ส่วน", max_length=8, choices=Part.choices, default=Part.WHOLE, blank=True)
+    value = score_field(verbose_name="คะแนน")
+
+    objects = ScoreManager()
+
+    class Meta:
+        verbose_name = "คะแนน"
+        verbose_name_plural = "คะแนน"
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "item", "part"], name="unique_score_per_item_part"),
+            models.CheckConstraint(
+                condition=models.Q(value__gte=0) & models.Q(value__lte=100), name="score_between_0_and_100"
+            ),
+        ]
+
+    def __str__(self):
+        suffix = f":{self.part}" if self.part else ""
+        return f"{self.item.code}{suffix} = {self.value}"
+
+    def natural_key(self):
+        return (self.assessment.agency.code, self.assessment.fiscal_year.year, self.item.code, self.part)
+
+    natural_key.dependencies = ["assessments.assessment", "assessments.frameworkitem"]

@@ -1,0 +1,274 @@
+"""The ITA scoring engine: pure functions over Decimal, no ORM.
+
+The framework of a year is a tree of `Node`s: overall → tools → indicators →
+(sub-indicators →) questions. Official figures, as the NACC publishes them, are
+keyed by (code, part). The engine computes every figure from its parts as well,
+keeps the official figure where there is one ("official figures win"), and
+reports each difference over 0.01 as a warning (the rule is certain) or a note
+(the figure is an estimate). Rules follow ../shared/DOMAIN.md.
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+CENT = Decimal("0.01")
+TOLERANCE = Decimal("0.01")
+PASS_MARK = Decimal("85")
+FULL_MARK = Decimal("100")
+
+OVERALL, TOOL, INDICATOR, SUB_INDICATOR, QUESTION = "overall", "tool", "indicator", "sub_indicator", "question"
+PUBLIC, SURVEY = "public", "survey"
+
+
+class Triage(str, Enum):
+    URGENT = "urgent"
+    IMPROVE = "improve"
+    MAINTAIN = "maintain"
+
+    @property
+    def label(self):
+        return TRIAGE_LABELS[self]
+
+
+TRIAGE_LABELS = {
+    Triage.URGENT: "ข้อบกพร่องหรือจุดอ่อนที่ต้องแก้ไขโดยเร่งด่วน",
+    Triage.IMPROVE: "ประเด็นที่ต้องพัฒนาให้ดีขึ้น",
+    Triage.MAINTAIN: "รักษาระดับ",
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    code: str
+    kind: str
+    name: str
+    parent: str | None
+    order: int = 0
+    weight: Decimal | None = None
+    counts_for_level: bool = True
+    has_parts: bool = False
+
+
+@dataclass(frozen=True)
+class LevelRuleSpec:
+    name: str
+    rank: int
+    min_overall: Decimal
+    min_each_tool: Decimal | None = None
+    passed: bool = True
+
+
+@dataclass
+class Figure:
+    node: Node
+    official: Decimal | None = None
+    computed: Decimal | None = None
+    # True when `computed` rests on an estimated rule or on an estimated input.
+    estimated: bool = False
+
+    @property
+    def value(self):
+        """The figure to show and to build on: the official one where published."""
+        return self.official if self.official is not None else self.computed
+
+    @property
+    def display(self):
+        return round2(self.value)
+
+    @property
+    def triage(self):
+        return triage_of(self.value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "warning" or "note"
+    code: str
+    label: str
+    official: Decimal
+    computed: Decimal
+    basis: str
+
+    @property
+    def message(self):
+        return f"{self.label}: คะแนนที่ประกาศ {round2(self.official)} คำนวณจาก{self.basis}ได้ {round2(self.computed)}"
+
+
+@dataclass(frozen=True)
+class LevelOutcome:
+    name: str
+    passed: bool
+    # False when a rule needed tool scores that were not available.
+    tools_checked: bool = True
+
+
+@dataclass
+class Result:
+    figures: dict
+    parts: dict
+    findings: list = field(default_factory=list)
+    level: LevelOutcome | None = None
+
+    def figure(self, code):
+        return self.figures[code]
+
+    def of_kind(self, kind):
+        return [f for f in self.figures.values() if f.node.kind == kind]
+
+    @property
+    def overall(self):
+        return next(f for f in self.figures.values() if f.node.kind == OVERALL)
+
+    @property
+    def warnings(self):
+        return [f for f in self.findings if f.kind == "warning"]
+
+    @property
+    def notes(self):
+        return [f for f in self.findings if f.kind == "note"]
+
+
+def round2(value):
+    """Round half-up to 2 decimals, for display only (DOMAIN: compute unrounded)."""
+    if value is None:
+        return None
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def mean(values):
+    values = list(values)
+    if not values:
+        raise ValueError("mean of no values")
+    return sum(values, Decimal(0)) / len(values)
+
+
+def triage_of(value):
+    """Triage of an indicator or question, read on the 2-decimal figure users see:
+    below 85 urgent, 85 up to but not including 100 improve, exactly 100 maintain."""
+    if value is None:
+        return None
+    shown = round2(value)
+    if shown < PASS_MARK:
+        return Triage.URGENT
+    if shown < FULL_MARK:
+        return Triage.IMPROVE
+    return Triage.MAINTAIN
+
+
+def weighted_overall(tool_values):
+    """Overall = Σ tool weight × tool score (FY2565–2568: IIT 0.30, EIT 0.30, OIT 0.40).
+    `tool_values` is a list of (weight, score)."""
+    return sum((weight * value for weight, value in tool_values), Decimal(0))
+
+
+def level_of(overall, tool_scores, rules):
+    """The level from the year's rules, tried from the highest rank down.
+
+    FY2566 on, a rule may also require every counted tool to reach `min_each_tool`
+    (ผ่านดี = overall ≥ 85 and every tool ≥ 85; a 94.64 overall with EIT 84.99 is ผ่าน).
+    FY2565 and earlier (AA–F) read the overall score only. Scores are compared at
+    two decimals, as published. Missing tool scores cannot block a rule; the
+    outcome then says the tools were not checked."""
+    if overall is None or not rules:
+        return None
+    shown_overall = round2(overall)
+    tools_missing = any(score is None for score in tool_scores)
+    for rule in sorted(rules, key=lambda r: r.rank, reverse=True):
+        if shown_overall < rule.min_overall:
+            continue
+        if rule.min_each_tool is not None and not tools_missing:
+            if any(round2(score) < rule.min_each_tool for score in tool_scores):
+                continue
+        needed_tools = rule.min_each_tool is not None
+        return LevelOutcome(rule.name, rule.passed, tools_checked=not (needed_tools and tools_missing))
+    return None
+
+
+_BASIS = {
+    OVERALL: "คะแนนรายเครื่องมือตามน้ำหนัก",
+    TOOL: "ค่าเฉลี่ยตัวชี้วัด",
+    SUB_INDICATOR: "ค่าเฉลี่ยรายการ",
+    QUESTION: "ค่าเฉลี่ย EITPublic และ EITSurvey",
+}
+
+
+def node_label(node):
+    if node.kind == INDICATOR:
+        return f"ตัวชี้วัดที่ {node.code}"
+    if node.kind == SUB_INDICATOR:
+        return f"ตัวชี้วัดย่อยที่ {node.code}"
+    if node.kind == OVERALL:
+        return "คะแนนรวม"
+    return node.code
+
+
+def compute(nodes, official, rules=()):
+    """Compute every figure of one assessment.
+
+    - question with EIT parts: mean of EITPublic and EITSurvey (estimate: the NACC's
+      combination is unpublished; 50/50 matches indicators 7–8 of seed 000, not 6);
+    - sub-indicator (e.g. 9.2): mean of its items (estimate: items carry different
+      numbers of criteria);
+    - indicator: mean of its questions (IIT i1–i3 → 1) or of its sub-indicators
+      (indicator 9 = mean of 9.1–9.5, indicator 10 = mean of 10.1–10.2);
+    - tool: mean of its indicators; overall: weighted sum of the tools.
+    A figure is computed only when every part it rests on has a value.
+    `official` maps (code, part) → Decimal, part "" for the whole figure."""
+    children = {}
+    for node in nodes:
+        children.setdefault(node.parent, []).append(node)
+    for group in children.values():
+        group.sort(key=lambda n: n.order)
+
+    figures = {}
+    findings = []
+    parts = {key: value for key, value in official.items() if key[1]}
+
+    def visit(node):
+        kids = [visit(child) for child in children.get(node.code, [])]
+        figure = Figure(node, official=official.get((node.code, "")))
+        if node.kind == QUESTION:
+            if node.has_parts:
+                public, survey = parts.get((node.code, PUBLIC)), parts.get((node.code, SURVEY))
+                if public is not None and survey is not None:
+                    figure.computed = mean([public, survey])
+                    figure.estimated = True
+        elif kids and all(k.value is not None for k in kids):
+            inputs_estimated = any(k.official is None and k.estimated for k in kids)
+            if node.kind == OVERALL:
+                weighted = [(k.node.weight or Decimal(0), k.value) for k in kids]
+                figure.computed = weighted_overall(weighted)
+            else:
+                figure.computed = mean(k.value for k in kids)
+            figure.estimated = inputs_estimated or node.kind == SUB_INDICATOR
+        figures[node.code] = figure
+        if figure.official is not None and figure.computed is not None:
+            if abs(figure.official - figure.computed) > TOLERANCE:
+                findings.append(
+                    Finding(
+                        kind="note" if figure.estimated else "warning",
+                        code=node.code,
+                        label=node_label(node),
+                        official=figure.official,
+                        computed=figure.computed,
+                        basis=_indicator_basis(node, kids) if node.kind == INDICATOR else _BASIS[node.kind],
+                    )
+                )
+        return figure
+
+    for root in children.get(None, []):
+        visit(root)
+
+    result = Result(figures=figures, parts=parts, findings=findings)
+    overall = next((f for f in figures.values() if f.node.kind == OVERALL), None)
+    if overall is not None:
+        tools = [f.value for f in figures.values() if f.node.kind == TOOL and f.node.counts_for_level]
+        result.level = level_of(overall.value, tools, rules)
+    return result
+
+
+def _indicator_basis(node, kids):
+    if kids and kids[0].node.kind == SUB_INDICATOR:
+        return "ค่าเฉลี่ยตัวชี้วัดย่อย"
+    return "ค่าเฉลี่ยข้อคำถาม"

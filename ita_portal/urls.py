@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+admin.site.site_header = "ITA Portal ระบบวางแผนยกระดับผลการประเมิน ITA"
+admin.site.site_title = "ITA Portal"
+admin.site.index_title = "การจัดการข้อมูล"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
