@@ -278,3 +278,47 @@ class Score(models.Model):
         return (self.assessment.agency.code, self.assessment.fiscal_year.year, self.item.code, self.part)
 
     natural_key.dependencies = ["assessments.assessment", "assessments.frameworkitem"]
+
+
+def framework_nodes(fiscal_year):
+    """The year's framework as scoring nodes, in one query."""
+    from assessments import scoring
+
+    items = FrameworkItem.objects.filter(fiscal_year=fiscal_year).select_related("parent").order_by("order")
+    return [
+        scoring.Node(
+            code=item.code,
+            kind=item.kind,
+            name=item.name,
+            parent=item.parent.code if item.parent_id else None,
+            order=item.order,
+            weight=item.weight,
+            counts_for_level=item.counts_for_level,
+            has_parts=item.has_parts,
+        )
+        for item in items
+    ]
+
+
+def level_rule_specs(fiscal_year):
+    from assessments import scoring
+
+    return [
+        scoring.LevelRuleSpec(r.name, r.rank, r.min_overall, r.min_each_tool, r.passed)
+        for r in LevelRule.objects.filter(fiscal_year=fiscal_year)
+    ]
+
+
+def compute_assessment(assessment, nodes=None, rules=None):
+    """Score one assessment from its stored official figures (three queries)."""
+    from assessments import scoring
+
+    if nodes is None:
+        nodes = framework_nodes(assessment.fiscal_year_id)
+    if rules is None:
+        rules = level_rule_specs(assessment.fiscal_year_id)
+    official = {
+        (code, part): value
+        for code, part, value in assessment.scores.values_list("item__code", "part", "value")
+    }
+    return scoring.compute(nodes, official, rules)

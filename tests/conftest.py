@@ -1,0 +1,58 @@
+from decimal import Decimal
+
+import pytest
+
+from assessments.models import Agency, Assessment, FiscalYear, FrameworkItem, Score
+from assessments.services import assessment_refresh
+from tests.seed_figures import SEED_000
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fy2568(db):
+    return FiscalYear.objects.get(year=2568)
+
+
+@pytest.fixture
+def agency_a(db):
+    return Agency.objects.create(
+        code="A001", name="องค์การบริหารส่วนตำบลพลสงคราม", agency_type=Agency.Type.SAO,
+        district="โนนสูง", province="นครราชสีมา",
+    )
+
+
+@pytest.fixture
+def agency_b(db):
+    return Agency.objects.create(
+        code="B001", name="เทศบาลตำบลคึกคัก", agency_type=Agency.Type.SUBDISTRICT_MUNICIPALITY,
+        district="ตะกั่วป่า", province="พังงา",
+    )
+
+
+def make_assessment(agency, year, figures):
+    """An assessment holding `figures` ((item, part) → str) as official scores."""
+    fiscal_year = FiscalYear.objects.get(year=year)
+    assessment = Assessment.objects.create(agency=agency, fiscal_year=fiscal_year)
+    items = {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=fiscal_year)}
+    Score.objects.bulk_create(
+        Score(assessment=assessment, item=items[code], part=part, value=Decimal(value))
+        for (code, part), value in figures.items()
+    )
+    assessment_refresh(assessment=assessment)
+    return assessment
+
+
+@pytest.fixture
+def seed_assessment(agency_a):
+    """อบต.พลสงคราม FY2568 with everything seed 000 publishes."""
+    return make_assessment(agency_a, 2568, SEED_000)
+
+
+@pytest.fixture
+def other_assessment(agency_b):
+    figures = {(str(n), ""): "80.00" for n in range(1, 11)}
+    return make_assessment(agency_b, 2568, figures)
