@@ -82,7 +82,8 @@ class LevelFilter(admin.SimpleListFilter):
     parameter_name = "level"
 
     def lookups(self, request, model_admin):
-        names = LevelRule.objects.order_by("-rank").values_list("name", flat=True).distinct()
+        # Newest scheme first, each from its highest level down.
+        names = LevelRule.objects.order_by("-fiscal_year__year", "-rank").values_list("name", flat=True)
         return [(name, name) for name in dict.fromkeys(names)]
 
     def queryset(self, request, queryset):

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "ITA Portal ระบบวางแผนยกระดับผลการประเมิน ITA"
 admin.site.site_title = "ITA Portal"
@@ -7,4 +7,5 @@ admin.site.index_title = "การจัดการข้อมูล"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
