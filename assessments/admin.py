@@ -3,14 +3,105 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from assessments import scoring
-from assessments.models import Agency, Assessment, FiscalYear, FrameworkItem, LevelRule, Score, compute_assessment
+from import_export.admin import ImportExportMixin
+
+from assessments.models import (
+    Agency,
+    Assessment,
+    FiscalYear,
+    FrameworkItem,
+    LevelRule,
+    Membership,
+    Score,
+    agencies_for,
+    compute_assessment,
+    has_role,
+)
+from assessments.resources import ScoreResource
 from assessments.services import assessment_refresh, assessment_save_scores, score_problem
 from ita_portal.thai import format_score
+
+STAFF = Membership.Role.STAFF
+
+
+class AgencyScopedAdmin(admin.ModelAdmin):
+    """Rows are visible to members of their agency (and provincial officers of its
+    province) and editable by the agency's staff; superusers see everything.
+    Enforced in the queryset and in every has_*_permission, not by hiding links."""
+
+    agency_path = "agency"
+
+    def _agency_id(self, obj):
+        target = obj
+        for part in self.agency_path.split("__"):
+            target = getattr(target, part)
+        return target.pk
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.agency_path}__in": agencies_for(request.user)})
+
+    def _is_member(self, request):
+        return Membership.objects.filter(user=request.user).exists()
+
+    def has_module_permission(self, request):
+        return request.user.is_active and (request.user.is_superuser or self._is_member(request))
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return self._is_member(request)
+        return agencies_for(request.user).filter(pk=self._agency_id(obj)).exists()
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return Membership.objects.filter(user=request.user, role=STAFF).exists()
+        return has_role(request.user, self._agency_id(obj), STAFF)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or Membership.objects.filter(user=request.user, role=STAFF).exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def _require_visible(self, request, object_id):
+        # The stock admin redirects to the index for an object outside the queryset;
+        # answer 404 instead, the same as for an object that does not exist.
+        if object_id is not None:
+            try:
+                found = self.get_queryset(request).filter(pk=object_id).exists()
+            except (ValueError, TypeError, ValidationError):
+                found = False
+            if not found:
+                raise Http404("ไม่พบข้อมูลนี้ หรือท่านไม่มีสิทธิ์เข้าถึง")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._require_visible(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def staff_agencies(self, request):
+        if request.user.is_superuser:
+            return Agency.objects.all()
+        return agencies_for(request.user, roles=[STAFF])
+
 
 PART_LABELS = {"": "คะแนน", "public": "EITPublic", "survey": "EITSurvey"}
 TRIAGE_ICONS = {scoring.Triage.URGENT: "▲", scoring.Triage.IMPROVE: "●", scoring.Triage.MAINTAIN: "✓"}
@@ -124,7 +215,7 @@ class HasUrgentFilter(admin.SimpleListFilter):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(AgencyScopedAdmin):
     form = AssessmentForm
     change_form_template = "admin/assessments/assessment/change_form.html"
     list_display = ["agency", "fiscal_year", "overall_display", "level", "urgent_display"]
@@ -148,6 +239,11 @@ class AssessmentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["agency", "fiscal_year"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agency":
+            kwargs["queryset"] = self.staff_agencies(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _fiscal_year_for(self, request, obj):
         if obj is not None:
@@ -233,6 +329,30 @@ class AgencyAdmin(admin.ModelAdmin):
     list_filter = ["agency_type", "province"]
     search_fields = ["code", "name", "province", "district"]
 
+    def get_queryset(self, request):
+        if request.user.is_superuser:
+            return super().get_queryset(request)
+        return agencies_for(request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return Membership.objects.filter(user=request.user).exists()
+        return agencies_for(request.user).filter(pk=obj.pk).exists()
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "agency", "province"]
+    list_filter = ["role"]
+    list_select_related = ["user", "agency"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "agency__name", "province"]
+    autocomplete_fields = ["agency"]
+
 
 class LevelRuleInline(admin.TabularInline):
     model = LevelRule
@@ -255,7 +375,11 @@ class FrameworkItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Score)
-class ScoreAdmin(admin.ModelAdmin):
+class ScoreAdmin(ImportExportMixin, AgencyScopedAdmin):
+    """Scores are read here and imported or exported in bulk; they are edited on the assessment page."""
+
+    agency_path = "assessment__agency"
+    resource_classes = [ScoreResource]
     list_display = ["assessment", "item", "part", "value"]
     list_filter = ["assessment__fiscal_year"]
     list_select_related = ["assessment__agency", "assessment__fiscal_year", "item"]
@@ -268,3 +392,21 @@ class ScoreAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_import_permission(self, request):
+        return request.user.is_superuser or Membership.objects.filter(user=request.user, role=STAFF).exists()
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def _allowed_agency_ids(self, request):
+        if request.user.is_superuser:
+            return None
+        return set(self.staff_agencies(request).values_list("pk", flat=True))
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "allowed_agency_ids": self._allowed_agency_ids(request)}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        allowed = None if request.user.is_superuser else set(agencies_for(request.user).values_list("pk", flat=True))
+        return {**super().get_export_resource_kwargs(request, **kwargs), "allowed_agency_ids": allowed}

@@ -322,3 +322,63 @@ def compute_assessment(assessment, nodes=None, rules=None):
         for code, part, value in assessment.scores.values_list("item__code", "part", "value")
     }
     return scoring.compute(nodes, official, rules)
+
+
+class Membership(models.Model):
+    """A user's role in one agency, or (provincial officer) read-only over one province."""
+
+    class Role(models.TextChoices):
+        STAFF = "staff", "เจ้าหน้าที่ (กรอกคะแนน จัดทำแผน)"
+        WORKING_GROUP = "working_group", "คณะทำงาน (พิจารณาแผน)"
+        SIGNATORY = "signatory", "ผู้ลงนาม (นายก/ผู้บริหาร)"
+        VIEWER = "viewer", "ผู้ดูข้อมูล"
+        PROVINCIAL = "provincial", "เจ้าหน้าที่ระดับจังหวัด (ดูได้ทั้งจังหวัด)"
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="memberships", verbose_name="ผู้ใช้")
+    role = models.CharField("บทบาท", max_length=16, choices=Role.choices)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships", verbose_name="หน่วยงาน"
+    )
+    province = models.CharField("จังหวัด (เฉพาะเจ้าหน้าที่ระดับจังหวัด)", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "สิทธิ์ของผู้ใช้ในหน่วยงาน"
+        verbose_name_plural = "สิทธิ์ของผู้ใช้ในหน่วยงาน"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency", "role"], name="unique_membership_role"),
+            models.CheckConstraint(
+                condition=(models.Q(role="provincial") & ~models.Q(province="") & models.Q(agency__isnull=True))
+                | (~models.Q(role="provincial") & models.Q(agency__isnull=False)),
+                name="membership_has_agency_or_province",
+            ),
+        ]
+
+    def __str__(self):
+        where = self.agency.name if self.agency_id else f"จังหวัด{self.province}"
+        return f"{self.user} · {self.get_role_display()} · {where}"
+
+
+def agencies_for(user, roles=None):
+    """Agencies a user may see; with `roles`, only those where the user holds one of them.
+    Provincial officers see every agency of their province (read-only roles only)."""
+    if not user.is_authenticated:
+        return Agency.objects.none()
+    if user.is_superuser:
+        return Agency.objects.all()
+    memberships = Membership.objects.filter(user=user)
+    direct = memberships.exclude(role=Membership.Role.PROVINCIAL)
+    if roles is not None:
+        direct = direct.filter(role__in=roles)
+    condition = models.Q(pk__in=direct.values("agency_id"))
+    if roles is None or Membership.Role.PROVINCIAL in roles:
+        provinces = memberships.filter(role=Membership.Role.PROVINCIAL).values("province")
+        condition |= models.Q(province__in=provinces)
+    return Agency.objects.filter(condition)
+
+
+def has_role(user, agency_id, *roles):
+    """Whether the user holds one of `roles` in the agency. Superusers manage reference
+    data, but reviewing and signing stay with the agency's own people."""
+    if not user.is_authenticated:
+        return False
+    return Membership.objects.filter(user=user, agency_id=agency_id, role__in=roles).exists()

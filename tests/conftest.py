@@ -56,3 +56,44 @@ def seed_assessment(agency_a):
 def other_assessment(agency_b):
     figures = {(str(n), ""): "80.00" for n in range(1, 11)}
     return make_assessment(agency_b, 2568, figures)
+
+
+def member(django_user_model, username, agency, *roles, is_staff=False, first_name=""):
+    from assessments.models import Membership
+
+    user = django_user_model.objects.create_user(username, password="pw", is_staff=is_staff, first_name=first_name)
+    for role in roles:
+        Membership.objects.create(user=user, agency=agency, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(db, django_user_model, agency_a):
+    """Staff of agency A: enters scores and drafts plans."""
+    return member(django_user_model, "owner", agency_a, "staff", is_staff=True)
+
+
+@pytest.fixture
+def wg_member(db, django_user_model, agency_a):
+    """Working group of agency A: reviews plans."""
+    return member(django_user_model, "member", agency_a, "working_group")
+
+
+@pytest.fixture
+def mayor(db, django_user_model, agency_a):
+    """Signatory of agency A."""
+    return member(django_user_model, "mayor", agency_a, "signatory", first_name="สาธิต")
+
+
+@pytest.fixture
+def outsider(db, django_user_model, agency_b):
+    """Staff of agency B."""
+    return member(django_user_model, "outsider", agency_b, "staff", is_staff=True)
+
+
+@pytest.fixture
+def library(db):
+    """The measure library, as migrate loads it (loading again keeps the fixture in sync)."""
+    from django.core.management import call_command
+
+    call_command("loaddata", "fixtures/measure_library.json", verbosity=0)

@@ -1,0 +1,149 @@
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html
+
+from assessments.admin import STAFF, AgencyScopedAdmin
+from assessments.models import FrameworkItem, has_role
+from plans.models import AgencyUnit, Measure, MeasureTemplate, Plan, Progress, ReviewComment, Transition
+
+
+class MeasureInline(admin.StackedInline):
+    model = Measure
+    extra = 0
+    fields = [
+        ("order", "indicator", "band", "score"),
+        "questions",
+        "weakness",
+        "title",
+        "analysis",
+        "steps",
+        ("quarters", "period_start", "period_end", "deadline"),
+        ("all_units", "units"),
+        "monitoring",
+    ]
+    filter_horizontal = ["questions", "units"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._plan = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        plan = getattr(self, "_plan", None)
+        if db_field.name == "indicator" and plan is not None:
+            kwargs["queryset"] = FrameworkItem.objects.filter(
+                fiscal_year=plan.assessment.fiscal_year_id, kind=FrameworkItem.Kind.INDICATOR
+            ).order_by("order")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        plan = getattr(self, "_plan", None)
+        if plan is not None and db_field.name == "questions":
+            kwargs["queryset"] = FrameworkItem.objects.filter(
+                fiscal_year=plan.assessment.fiscal_year_id, kind=FrameworkItem.Kind.QUESTION
+            ).order_by("order")
+        if plan is not None and db_field.name == "units":
+            kwargs["queryset"] = AgencyUnit.objects.filter(agency=plan.agency_id)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class TransitionInline(admin.TabularInline):
+    model = Transition
+    extra = 0
+    fields = ["at", "actor", "from_status", "to_status", "comment"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Plan)
+class PlanAdmin(AgencyScopedAdmin):
+    list_display = ["agency", "target_year", "revision", "status_badge", "portal_link"]
+    list_filter = ["target_year", "status", "agency__province"]
+    list_select_related = ["agency"]
+    search_fields = ["agency__name", "agency__code", "title"]
+    fields = ["agency", "assessment", "target_year", "revision", "status", "title", "background"]
+    readonly_fields = ["agency", "assessment", "target_year", "revision", "status"]
+    inlines = [MeasureInline, TransitionInline]
+
+    @admin.display(description="สถานะ", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="status status-{}">{}</span>', obj.status, obj.get_status_display())
+
+    @admin.display(description="หน้าพิจารณาแผน")
+    def portal_link(self, obj):
+        return format_html('<a href="/plans/{}/">เปิด</a>', obj.pk)
+
+    def has_add_permission(self, request):
+        # Plans are drafted from an assessment's triage (button or `draft_plan`).
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not obj.is_editable:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return request.user.is_superuser
+        return obj.status == Plan.Status.DRAFT and obj.previous_id is None and has_role(request.user, obj.agency_id, STAFF)
+
+    def save_model(self, request, obj, form, change):
+        # has_change_permission already refused a locked plan; this closes the race
+        # where the plan was submitted or signed between loading the form and saving it.
+        if not Plan.objects.filter(pk=obj.pk, status__in=Plan.EDITABLE).exists():
+            raise PermissionDenied("แผนนี้ไม่อยู่ในสถานะที่แก้ไขได้แล้ว")
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AgencyUnit)
+class AgencyUnitAdmin(AgencyScopedAdmin):
+    list_display = ["name", "agency", "order"]
+    list_filter = ["agency__province"]
+    list_select_related = ["agency"]
+    search_fields = ["name", "agency__name"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agency":
+            kwargs["queryset"] = self.staff_agencies(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return self.has_add_permission(request)
+        return has_role(request.user, obj.agency_id, STAFF) or request.user.is_superuser
+
+
+@admin.register(MeasureTemplate)
+class MeasureTemplateAdmin(admin.ModelAdmin):
+    list_display = ["key", "indicator_number", "question_code", "band", "title"]
+    list_filter = ["indicator_number", "band"]
+    search_fields = ["key", "question_code", "title", "weakness"]
+
+
+@admin.register(ReviewComment)
+class ReviewCommentAdmin(AgencyScopedAdmin):
+    agency_path = "plan__agency"
+    list_display = ["plan", "measure", "author", "created_at"]
+    list_select_related = ["plan__agency", "measure", "author"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Progress)
+class ProgressAdmin(AgencyScopedAdmin):
+    agency_path = "measure__plan__agency"
+    list_display = ["measure", "quarter", "status", "updated_at"]
+    list_filter = ["quarter", "status"]
+    list_select_related = ["measure__plan__agency"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,251 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from assessments.models import Agency, Assessment, FrameworkItem
+from ita_portal import thai
+
+
+class Band(models.TextChoices):
+    URGENT = "urgent", "ข้อบกพร่องหรือจุดอ่อนที่ต้องแก้ไขโดยเร่งด่วน"
+    IMPROVE = "improve", "ประเด็นที่ต้องพัฒนาให้ดีขึ้น"
+    MAINTAIN = "maintain", "รักษาระดับ"
+
+
+class AgencyUnit(models.Model):
+    """A division of the agency that can be responsible for a measure (สำนักปลัด, กองคลัง…)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="units", verbose_name="หน่วยงาน")
+    name = models.CharField("ชื่อส่วนราชการ/กอง", max_length=200)
+    order = models.PositiveIntegerField("ลำดับ", default=0)
+
+    class Meta:
+        verbose_name = "ส่วนราชการภายใน"
+        verbose_name_plural = "ส่วนราชการภายใน"
+        ordering = ["agency", "order", "name"]
+        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="unique_unit_name_per_agency")]
+
+    def __str__(self):
+        return self.name
+
+
+class MeasureTemplateManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
+
+
+class MeasureTemplate(models.Model):
+    """An entry of the measure library, keyed by indicator number and optionally a
+    question code. Text fields may use {agency}, {indicator}, {score}, {year} and
+    {target_year}, which drafting fills in from the data."""
+
+    key = models.SlugField("รหัสรายการ", max_length=64, unique=True)
+    indicator_number = models.CharField("ตัวชี้วัด", max_length=8, help_text="เช่น 1, 9, 10")
+    question_code = models.CharField("ข้อคำถาม/รายการ", max_length=16, blank=True, help_text="เช่น i10, e4, O12")
+    band = models.CharField(
+        "ใช้กับกลุ่ม", max_length=16, choices=Band.choices, blank=True, help_text="เว้นว่าง = ใช้ได้ทุกกลุ่ม"
+    )
+    weakness = models.TextField("ประเด็นที่เป็นข้อบกพร่อง/ที่ต้องพัฒนา")
+    title = models.TextField("มาตรการ/โครงการ/กิจกรรม")
+    analysis = models.TextField("ผลการวิเคราะห์ที่สอดคล้องกับมาตรการ", blank=True)
+    steps = models.TextField("ขั้นตอนหรือวิธีการปฏิบัติ")
+    quarters = models.CharField("ไตรมาสที่ดำเนินการ", max_length=16, default="1,2,3,4")
+    responsible_units = models.CharField(
+        "ผู้รับผิดชอบ", max_length=255, default="ทุกกอง", help_text="ชื่อกองคั่นด้วยจุลภาค หรือ ทุกกอง"
+    )
+    monitoring = models.TextField("แนวทางการกำกับติดตาม")
+
+    objects = MeasureTemplateManager()
+
+    class Meta:
+        verbose_name = "คลังมาตรการ"
+        verbose_name_plural = "คลังมาตรการ"
+        ordering = ["indicator_number", "question_code", "band"]
+
+    def __str__(self):
+        target = self.question_code or f"ตัวชี้วัดที่ {self.indicator_number}"
+        return f"{target}: {self.title[:60]}"
+
+    def natural_key(self):
+        return (self.key,)
+
+
+class Plan(models.Model):
+    """The improvement plan of one agency for fiscal year N+1, drafted from the
+    assessment of year N. A signed plan never changes; revising makes a new revision."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "ร่าง"
+        SUBMITTED = "submitted", "เสนอคณะทำงานพิจารณา"
+        CHANGES_REQUESTED = "changes_requested", "ส่งกลับให้แก้ไข"
+        APPROVED = "approved", "คณะทำงานเห็นชอบ"
+        SIGNED = "signed", "ลงนามประกาศแล้ว"
+
+    EDITABLE = (Status.DRAFT, Status.CHANGES_REQUESTED)
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="plans", verbose_name="หน่วยงาน")
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.PROTECT, related_name="plans", verbose_name="ผลการประเมินที่ใช้จัดทำแผน"
+    )
+    target_year = models.PositiveIntegerField("ปีงบประมาณของแผน (พ.ศ.)")
+    revision = models.PositiveIntegerField("ฉบับปรับปรุงครั้งที่", default=1)
+    previous = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="next_revision", verbose_name="ฉบับก่อนหน้า"
+    )
+    title = models.CharField("ชื่อแผน", max_length=500)
+    background = models.TextField("ที่มาและความสำคัญ", blank=True)
+    status = models.CharField("สถานะ", max_length=20, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ผู้จัดทำ"
+    )
+    created_at = models.DateTimeField("สร้างเมื่อ", auto_now_add=True)
+    updated_at = models.DateTimeField("แก้ไขล่าสุด", auto_now=True)
+    # Recorded at signing, exactly as they will print.
+    signatory_name = models.CharField("ชื่อผู้ลงนาม", max_length=200, blank=True)
+    signatory_position = models.CharField("ตำแหน่งผู้ลงนาม", max_length=300, blank=True)
+    announced_on = models.DateField("วันที่ประกาศ", null=True, blank=True)
+    meeting_number = models.CharField("ครั้งที่ประชุมคณะทำงาน", max_length=20, blank=True, help_text="เช่น 1/2568")
+    meeting_date = models.DateField("วันที่ประชุมคณะทำงาน", null=True, blank=True)
+    signature_image = models.ImageField("ภาพลายมือชื่อ", upload_to="signatures/%Y/", null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ผู้ลงนาม"
+    )
+    signed_at = models.DateTimeField("ลงนามเมื่อ", null=True, blank=True)
+    public_id = models.UUIDField("รหัสอ้างอิงสาธารณะ", default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = "แผนยกระดับผลการประเมิน"
+        verbose_name_plural = "แผนยกระดับผลการประเมิน"
+        ordering = ["-target_year", "agency__name", "-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "target_year", "revision"], name="unique_plan_revision"),
+        ]
+
+    def __str__(self):
+        suffix = f" (ฉบับปรับปรุงครั้งที่ {self.revision - 1})" if self.revision > 1 else ""
+        return f"{self.agency.name} ปีงบประมาณ {self.target_year}{suffix}"
+
+    @property
+    def is_editable(self):
+        return self.status in self.EDITABLE
+
+    @property
+    def is_signed(self):
+        return self.status == self.Status.SIGNED
+
+
+class Measure(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="measures", verbose_name="แผน")
+    order = models.PositiveIntegerField("ลำดับ", default=0)
+    indicator = models.ForeignKey(
+        FrameworkItem,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "indicator"},
+        verbose_name="ตัวชี้วัด",
+    )
+    questions = models.ManyToManyField(
+        FrameworkItem, blank=True, related_name="+", limit_choices_to={"kind": "question"}, verbose_name="ข้อคำถาม"
+    )
+    band = models.CharField("กลุ่ม", max_length=16, choices=Band.choices)
+    score = models.DecimalField("คะแนน", max_digits=5, decimal_places=2, null=True, blank=True)
+    weakness = models.TextField("ประเด็นที่เป็นข้อบกพร่อง/ที่ต้องพัฒนา", blank=True)
+    title = models.TextField("มาตรการ/โครงการ/กิจกรรม")
+    analysis = models.TextField("ผลการวิเคราะห์ที่สอดคล้องกับผลการประเมิน", blank=True)
+    steps = models.TextField("ขั้นตอนหรือวิธีการปฏิบัติ", blank=True)
+    quarters = models.CharField(
+        "ไตรมาสที่ดำเนินการ", max_length=16, blank=True, help_text="เช่น 1,2,3,4 หรือเว้นว่างแล้วระบุช่วงวันที่"
+    )
+    period_start = models.DateField("เริ่ม", null=True, blank=True)
+    period_end = models.DateField("สิ้นสุด", null=True, blank=True)
+    units = models.ManyToManyField(AgencyUnit, blank=True, related_name="measures", verbose_name="ผู้รับผิดชอบ")
+    all_units = models.BooleanField("ทุกกอง", default=False)
+    deadline = models.DateField("กำหนดแล้วเสร็จ", null=True, blank=True)
+    monitoring = models.TextField("แนวทางการกำกับติดตาม", blank=True)
+    template = models.ForeignKey(
+        MeasureTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="จากคลังมาตรการ"
+    )
+
+    class Meta:
+        verbose_name = "มาตรการ"
+        verbose_name_plural = "มาตรการ"
+        ordering = ["plan", "order", "pk"]
+
+    def __str__(self):
+        return self.title[:80]
+
+    @property
+    def quarter_list(self):
+        return [int(q) for q in self.quarters.split(",") if q.strip().isdigit()]
+
+    def period_display(self, digits="thai"):
+        if self.quarter_list:
+            return thai.format_quarters(self.quarter_list, self.plan.target_year, digits=digits)
+        if self.period_start and self.period_end:
+            return thai.format_date_range(self.period_start, self.period_end, digits=digits)
+        return ""
+
+    def units_display(self, units=None):
+        if self.all_units:
+            return "ทุกกอง"
+        units = units if units is not None else self.units.all()
+        return ", ".join(u.name for u in units)
+
+
+class ReviewComment(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="comments", verbose_name="แผน")
+    measure = models.ForeignKey(
+        Measure, on_delete=models.CASCADE, null=True, blank=True, related_name="comments", verbose_name="มาตรการ"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="ผู้ให้ความเห็น")
+    body = models.TextField("ความเห็น")
+    created_at = models.DateTimeField("เมื่อ", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ความเห็นของคณะทำงาน"
+        verbose_name_plural = "ความเห็นของคณะทำงาน"
+        ordering = ["created_at", "pk"]
+
+
+class Transition(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="transitions", verbose_name="แผน")
+    from_status = models.CharField("จากสถานะ", max_length=20, choices=Plan.Status.choices, blank=True)
+    to_status = models.CharField("เป็นสถานะ", max_length=20, choices=Plan.Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="ผู้ดำเนินการ")
+    comment = models.TextField("ความเห็น", blank=True)
+    at = models.DateTimeField("เมื่อ", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ประวัติการพิจารณา"
+        verbose_name_plural = "ประวัติการพิจารณา"
+        ordering = ["at", "pk"]
+
+
+class Progress(models.Model):
+    """What was done on one measure in one quarter of the plan's fiscal year."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "ยังไม่ดำเนินการ"
+        IN_PROGRESS = "in_progress", "อยู่ระหว่างดำเนินการ"
+        DONE = "done", "ดำเนินการแล้วเสร็จ"
+        CANCELLED = "cancelled", "ยกเลิก"
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="progress", verbose_name="มาตรการ")
+    quarter = models.PositiveSmallIntegerField("ไตรมาส", choices=[(q, f"ไตรมาส {q}") for q in range(1, 5)])
+    status = models.CharField("สถานะ", max_length=16, choices=Status.choices, default=Status.NOT_STARTED)
+    note = models.TextField("ผลการดำเนินงาน", blank=True)
+    evidence_url = models.URLField("ลิงก์หลักฐาน", blank=True)
+    evidence_file = models.FileField("ไฟล์หลักฐาน", upload_to="evidence/%Y/", null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ผู้บันทึก"
+    )
+    updated_at = models.DateTimeField("บันทึกเมื่อ", auto_now=True)
+
+    class Meta:
+        verbose_name = "ผลการดำเนินงาน"
+        verbose_name_plural = "ผลการดำเนินงาน"
+        ordering = ["measure", "quarter"]
+        constraints = [models.UniqueConstraint(fields=["measure", "quarter"], name="unique_progress_per_quarter")]

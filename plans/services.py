@@ -1,0 +1,365 @@
+"""State changes of improvement plans: draft, submit, request changes, approve,
+sign, revise, comment and progress. Each checks role and state and raises
+ValidationError or PermissionDenied with a Thai message."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from assessments import scoring
+from assessments.models import FrameworkItem, Membership, compute_assessment, has_role
+from ita_portal import thai
+from plans.models import AgencyUnit, Band, Measure, MeasureTemplate, Plan, Progress, ReviewComment, Transition
+
+Role = Membership.Role
+Status = Plan.Status
+ALL_UNITS = "ทุกกอง"
+
+
+def _require_role(user, plan_or_agency_id, *roles, action):
+    agency_id = plan_or_agency_id if isinstance(plan_or_agency_id, int) else plan_or_agency_id.agency_id
+    if not has_role(user, agency_id, *roles):
+        labels = " หรือ ".join(str(Role(r).label).split(" (")[0] for r in roles)
+        raise PermissionDenied(f"{action}ได้เฉพาะ{labels}ของหน่วยงานนี้")
+
+
+def _require_status(plan, *statuses, action):
+    if plan.status not in statuses:
+        raise ValidationError(f"{action}ไม่ได้ เพราะแผนอยู่ในสถานะ “{plan.get_status_display()}”")
+
+
+def _record(plan, to_status, actor, comment=""):
+    Transition.objects.create(plan=plan, from_status=plan.status, to_status=to_status, actor=actor, comment=comment)
+    plan.status = to_status
+    plan.save(update_fields=["status", "updated_at"])
+
+
+def question_is_urgent(figure, parts):
+    """A question is urgent below 85, or when one of its EIT parts is below 85
+    (EITSurvey 79.09 is a weak point even if the two parts average 89.55)."""
+    if figure.triage == scoring.Triage.URGENT:
+        return True
+    code = figure.node.code
+    return any(
+        scoring.triage_of(parts.get((code, part))) == scoring.Triage.URGENT for part in (scoring.PUBLIC, scoring.SURVEY)
+    )
+
+
+def _placeholders(agency, assessment, target_year, figure, question=None):
+    return {
+        "agency": agency.name,
+        "indicator": thai.thai_digits(f"ตัวชี้วัดที่ {figure.node.code} {figure.node.name}"),
+        "score": thai.format_score(figure.value),
+        "year": thai.thai_digits(assessment.fiscal_year.year),
+        "target_year": thai.thai_digits(target_year),
+        "question": thai.thai_digits(f"{question.node.code} {question.node.name}") if question else "",
+    }
+
+
+def _fill(text, values):
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError):
+        # A library text with a stray brace is shown as written rather than failing the draft.
+        return text
+
+
+def _pick_template(library, indicator_number, question_code, band):
+    candidates = [t for t in library if t.indicator_number == indicator_number and t.question_code == question_code]
+    for template in candidates:
+        if template.band == band:
+            return template
+    if band == Band.MAINTAIN:
+        return None
+    return next((t for t in candidates if not t.band), None)
+
+
+def _units_for(agency, names):
+    names = [n.strip() for n in names.split(",") if n.strip()]
+    if ALL_UNITS in names:
+        return True, []
+    units = []
+    for order, name in enumerate(names):
+        unit, _ = AgencyUnit.objects.get_or_create(agency=agency, name=name, defaults={"order": order})
+        units.append(unit)
+    return False, units
+
+
+def _measure_from(plan, template, *, indicator, figure, band, values, order, questions=(), extra_lines=()):
+    deadline = thai.fiscal_year_range(plan.target_year)[1]
+    measure = Measure(
+        plan=plan,
+        order=order,
+        indicator=indicator,
+        band=band,
+        score=scoring.round2(figure.value) if figure.value is not None else None,
+        template=template,
+        deadline=deadline,
+    )
+    if template is not None:
+        measure.weakness = _fill(template.weakness, values)
+        measure.title = _fill(template.title, values)
+        measure.analysis = _fill(template.analysis, values)
+        measure.steps = _fill(template.steps, values)
+        measure.quarters = template.quarters
+        measure.monitoring = _fill(template.monitoring, values)
+    else:
+        # No library entry: a placeholder title the staff member is expected to rewrite.
+        verb = "รักษาระดับ" if band == Band.MAINTAIN else "ยกระดับ"
+        measure.title = f"{verb}ผลการดำเนินงาน{values['indicator']}"
+        measure.quarters = "1,2,3,4"
+    if extra_lines:
+        measure.weakness = "\n".join([measure.weakness, *extra_lines]).strip()
+    measure.full_clean(exclude=["plan", "indicator", "template"])
+    measure.save()
+    if questions:
+        measure.questions.set(questions)
+    if template is not None:
+        all_units, units = _units_for(plan.agency, template.responsible_units)
+        if all_units:
+            measure.all_units = True
+            measure.save(update_fields=["all_units"])
+        else:
+            measure.units.set(units)
+    return measure
+
+
+@transaction.atomic
+def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
+    """Draft the FY N+1 plan from the FY N assessment's triage.
+
+    One measure per indicator triaged urgent or improve (below 100); one more per
+    urgent question that has a library entry of its own, otherwise a line in its
+    indicator's measure; a short maintain measure for indicators at 100.
+    Running it again returns the existing plan instead of a duplicate."""
+    if check_role:
+        _require_role(user, assessment.agency_id, Role.STAFF, action="จัดทำร่างแผน")
+    target_year = assessment.fiscal_year.year + 1
+    existing = Plan.objects.filter(agency=assessment.agency, target_year=target_year).order_by("-revision").first()
+    if existing is not None:
+        return existing, False
+    result = compute_assessment(assessment)
+    indicators = result.of_kind(scoring.INDICATOR)
+    if not indicators or any(f.value is None for f in indicators):
+        raise ValidationError("ยังจัดทำร่างแผนไม่ได้ เพราะยังไม่มีคะแนนครบทั้ง ๑๐ ตัวชี้วัด")
+    agency = assessment.agency
+    plan = Plan.objects.create(
+        agency=agency,
+        assessment=assessment,
+        target_year=target_year,
+        title=f"มาตรการส่งเสริมคุณธรรมและความโปร่งใสภายในหน่วยงาน ประจำปีงบประมาณ พ.ศ. {thai.thai_digits(target_year)}",
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    items = {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year)}
+    library = list(MeasureTemplate.objects.all())
+    questions_under = {}
+    for figure in result.of_kind(scoring.QUESTION):
+        indicator_code = _indicator_of(figure.node, result)
+        questions_under.setdefault(indicator_code, []).append(figure)
+    order = 0
+    for figure in indicators:
+        band = Band(figure.triage.value)
+        values = _placeholders(agency, assessment, target_year, figure)
+        urgent = [q for q in questions_under.get(figure.node.code, []) if question_is_urgent(q, result.parts)]
+        own, lines = [], []
+        for question in urgent:
+            template = _pick_template(library, figure.node.code, question.node.code, Band.URGENT)
+            if template is not None:
+                own.append((question, template))
+            else:
+                lines.append(f"- {question.node.code} {question.node.name} ({thai.format_score(question.value)} คะแนน)")
+        order += 1
+        _measure_from(
+            plan,
+            _pick_template(library, figure.node.code, "", band),
+            indicator=items[figure.node.code],
+            figure=figure,
+            band=band,
+            values=values,
+            order=order,
+            questions=[items[q.node.code] for q in urgent if not any(q is o[0] for o in own)],
+            extra_lines=lines,
+        )
+        for question, template in own:
+            order += 1
+            _measure_from(
+                plan,
+                template,
+                indicator=items[figure.node.code],
+                figure=question,
+                band=Band.URGENT,
+                values=_placeholders(agency, assessment, target_year, figure, question),
+                order=order,
+                questions=[items[question.node.code]],
+            )
+    _record_creation(plan, user)
+    return plan, True
+
+
+def _record_creation(plan, user):
+    if user is not None and user.is_authenticated:
+        Transition.objects.create(plan=plan, from_status="", to_status=Status.DRAFT, actor=user, comment="จัดทำร่างแผน")
+
+
+def _indicator_of(node, result):
+    parent = node.parent
+    while parent is not None and result.figures[parent].node.kind != scoring.INDICATOR:
+        parent = result.figures[parent].node.parent
+    return parent
+
+
+def uncovered_urgent_questions(plan, result=None):
+    """Urgent questions of the base assessment that no measure of the plan names."""
+    if result is None:
+        result = compute_assessment(plan.assessment)
+    covered = set(
+        Measure.questions.through.objects.filter(measure__plan=plan).values_list("frameworkitem__code", flat=True)
+    )
+    return [
+        f for f in result.of_kind(scoring.QUESTION) if question_is_urgent(f, result.parts) and f.node.code not in covered
+    ]
+
+
+@transaction.atomic
+def plan_submit(*, plan, user, comment=""):
+    _require_role(user, plan, Role.STAFF, action="เสนอแผน")
+    _require_status(plan, *Plan.EDITABLE, action="เสนอแผน")
+    if not plan.measures.exists():
+        raise ValidationError("เสนอแผนไม่ได้ เพราะแผนยังไม่มีมาตรการ")
+    _record(plan, Status.SUBMITTED, user, comment)
+
+
+@transaction.atomic
+def plan_request_changes(*, plan, user, comment):
+    _require_role(user, plan, Role.WORKING_GROUP, action="ส่งแผนกลับให้แก้ไข")
+    _require_status(plan, Status.SUBMITTED, action="ส่งแผนกลับให้แก้ไข")
+    if not comment.strip():
+        raise ValidationError("กรุณาระบุเหตุผลที่ส่งกลับให้แก้ไข")
+    _record(plan, Status.CHANGES_REQUESTED, user, comment)
+
+
+@transaction.atomic
+def plan_approve(*, plan, user, comment=""):
+    _require_role(user, plan, Role.WORKING_GROUP, action="เห็นชอบแผน")
+    _require_status(plan, Status.SUBMITTED, action="เห็นชอบแผน")
+    _record(plan, Status.APPROVED, user, comment)
+
+
+@transaction.atomic
+def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, meeting_number, meeting_date,
+              signature_image=None):
+    """Sign the approved plan as the agency's announcement; it is locked from then on."""
+    _require_role(user, plan, Role.SIGNATORY, action="ลงนามประกาศ")
+    _require_status(plan, Status.APPROVED, action="ลงนามประกาศ")
+    errors = {}
+    if not signatory_name.strip():
+        errors["signatory_name"] = "กรุณาระบุชื่อผู้ลงนาม"
+    if not signatory_position.strip():
+        errors["signatory_position"] = "กรุณาระบุตำแหน่งผู้ลงนาม"
+    if announced_on is None:
+        errors["announced_on"] = "กรุณาระบุวันที่ประกาศ"
+    if not meeting_number.strip():
+        errors["meeting_number"] = "กรุณาระบุครั้งที่ประชุมคณะทำงาน เช่น 1/2568"
+    if meeting_date is None:
+        errors["meeting_date"] = "กรุณาระบุวันที่ประชุมคณะทำงาน"
+    elif announced_on is not None and meeting_date > announced_on:
+        errors["meeting_date"] = "วันที่ประชุมต้องไม่หลังวันที่ประกาศ"
+    if errors:
+        raise ValidationError(errors)
+    plan.signatory_name = signatory_name.strip()
+    plan.signatory_position = signatory_position.strip()
+    plan.announced_on = announced_on
+    plan.meeting_number = meeting_number.strip()
+    plan.meeting_date = meeting_date
+    if signature_image is not None:
+        plan.signature_image = signature_image
+    plan.signed_by = user
+    plan.signed_at = timezone.now()
+    plan.save()
+    _record(plan, Status.SIGNED, user)
+
+
+@transaction.atomic
+def plan_revise(*, plan, user, comment=""):
+    """Start a new revision of a signed plan; the signed one stays as it was."""
+    _require_role(user, plan, Role.STAFF, action="ปรับปรุงแผน")
+    _require_status(plan, Status.SIGNED, action="ปรับปรุงแผน")
+    if Plan.objects.filter(previous=plan).exists():
+        raise ValidationError("แผนฉบับนี้มีฉบับปรับปรุงแล้ว")
+    old_measures = list(plan.measures.prefetch_related("questions", "units"))
+    new = Plan.objects.create(
+        agency=plan.agency,
+        assessment=plan.assessment,
+        target_year=plan.target_year,
+        revision=plan.revision + 1,
+        previous=plan,
+        title=plan.title,
+        background=plan.background,
+        created_by=user,
+    )
+    for old in old_measures:
+        questions, units = list(old.questions.all()), list(old.units.all())
+        old.pk = None
+        old.id = None
+        old.plan = new
+        old._state.adding = True
+        old.save()
+        old.questions.set(questions)
+        old.units.set(units)
+    Transition.objects.create(plan=new, from_status="", to_status=Status.DRAFT, actor=user, comment=comment or "ปรับปรุงแผนหลังลงนาม")
+    return new
+
+
+def ensure_editable(plan):
+    if not plan.is_editable:
+        raise ValidationError(
+            f"แก้ไขแผนไม่ได้ เพราะแผนอยู่ในสถานะ “{plan.get_status_display()}”"
+            + (" หากต้องการแก้ไขให้จัดทำฉบับปรับปรุง" if plan.is_signed else "")
+        )
+
+
+@transaction.atomic
+def measure_comment(*, plan, user, body, measure=None):
+    _require_role(user, plan, Role.WORKING_GROUP, Role.STAFF, action="แสดงความเห็น")
+    if plan.is_signed:
+        raise ValidationError("แผนที่ลงนามแล้วไม่รับความเห็นเพิ่ม")
+    if measure is not None and measure.plan_id != plan.pk:
+        raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
+    if not body.strip():
+        raise ValidationError({"body": "กรุณาพิมพ์ความเห็น"})
+    return ReviewComment.objects.create(plan=plan, measure=measure, author=user, body=body.strip())
+
+
+@transaction.atomic
+def progress_record(*, measure, quarter, user, status, note="", evidence_url="", evidence_file=None):
+    """Record what was done on a measure in one quarter of a signed plan."""
+    _require_role(user, measure.plan, Role.STAFF, action="บันทึกผลการดำเนินงาน")
+    if not measure.plan.is_signed:
+        raise ValidationError("บันทึกผลการดำเนินงานได้เมื่อแผนลงนามประกาศแล้ว")
+    if quarter not in (1, 2, 3, 4):
+        raise ValidationError({"quarter": "ไตรมาสต้องเป็น 1 ถึง 4"})
+    progress, _ = Progress.objects.get_or_create(measure=measure, quarter=quarter)
+    progress.status = status
+    progress.note = note
+    progress.evidence_url = evidence_url
+    if evidence_file is not None:
+        progress.evidence_file = evidence_file
+    progress.updated_by = user
+    progress.full_clean()
+    progress.save()
+    return progress
+
+
+def plan_progress_percent(plan, measures=None, progress=None):
+    """Share of active measures done: a measure counts as done when its latest
+    recorded quarter is done; cancelled measures leave the denominator."""
+    measures = measures if measures is not None else list(plan.measures.all())
+    progress = progress if progress is not None else list(Progress.objects.filter(measure__plan=plan))
+    latest = {}
+    for p in sorted(progress, key=lambda p: p.quarter):
+        latest[p.measure_id] = p.status
+    active = [m for m in measures if latest.get(m.pk) != Progress.Status.CANCELLED]
+    if not active:
+        return 0
+    done = sum(1 for m in active if latest.get(m.pk) == Progress.Status.DONE)
+    return round(100 * done / len(active))

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from plans import views
+
+app_name = "plans"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("agencies/<str:code>/", views.agency_detail, name="agency"),
+    path("assessments/<int:pk>/draft-plan/", views.draft_plan, name="draft"),
+    path("plans/<int:pk>/", views.plan_detail, name="detail"),
+    path("plans/<int:pk>/comment/", views.plan_comment, name="comment"),
+    path("plans/<int:pk>/revise/", views.plan_revise, name="revise"),
+    path("plans/<int:pk>/sign/", views.plan_sign, name="sign"),
+    path("plans/<int:pk>/progress/", views.plan_progress, name="progress"),
+    path("plans/<int:pk>/evidence/<int:progress_id>/", views.evidence_file, name="evidence"),
+    path("plans/<int:pk>/<str:action>/", views.plan_transition, name="transition"),
+]

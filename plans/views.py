@@ -1,0 +1,326 @@
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from assessments import scoring
+from assessments.models import Assessment, Membership, agencies_for, compute_assessment, has_role
+from plans import services
+from plans.models import Measure, Plan, Progress, ReviewComment
+
+Role = Membership.Role
+
+
+def _get_agency_for_user(request, code):
+    return get_object_or_404(agencies_for(request.user), code=code)
+
+
+def _get_assessment_for_user(request, pk):
+    return get_object_or_404(
+        Assessment.objects.select_related("agency", "fiscal_year").filter(agency__in=agencies_for(request.user)), pk=pk
+    )
+
+
+def _get_plan_for_user(request, pk):
+    return get_object_or_404(
+        Plan.objects.select_related("agency", "assessment__fiscal_year").filter(agency__in=agencies_for(request.user)),
+        pk=pk,
+    )
+
+
+def _get_measure_for_user(request, plan, measure_id):
+    try:
+        return plan.measures.get(pk=int(measure_id))
+    except (Measure.DoesNotExist, TypeError, ValueError):
+        raise Http404("ไม่พบมาตรการนี้ในแผน")
+
+
+def _error_text(error):
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+def _roles(user, agency):
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user, agency=agency).values_list("role", flat=True))
+
+
+@login_required
+def home(request):
+    agencies = list(
+        agencies_for(request.user)
+        .order_by("province", "name")
+        .prefetch_related(
+            Prefetch("assessments", queryset=Assessment.objects.select_related("fiscal_year").order_by("-fiscal_year__year")),
+            Prefetch("plans", queryset=Plan.objects.order_by("-target_year", "-revision")),
+        )[:200]
+    )
+    rows = []
+    for agency in agencies:
+        assessments = list(agency.assessments.all())
+        plans = list(agency.plans.all())
+        rows.append({"agency": agency, "assessment": assessments[0] if assessments else None, "plan": plans[0] if plans else None})
+    memberships = Membership.objects.filter(user=request.user).select_related("agency")
+    return render(request, "plans/home.html", {"rows": rows, "memberships": memberships})
+
+
+@login_required
+def agency_detail(request, code):
+    agency = _get_agency_for_user(request, code)
+    assessments = list(agency.assessments.select_related("fiscal_year").order_by("-fiscal_year__year"))
+    plans = list(agency.plans.select_related("assessment__fiscal_year").order_by("-target_year", "-revision"))
+    roles = _roles(request.user, agency)
+    return render(
+        request,
+        "plans/agency.html",
+        {"agency": agency, "assessments": assessments, "plans": plans, "is_staff_member": Role.STAFF in roles},
+    )
+
+
+@login_required
+@require_POST
+def draft_plan(request, pk):
+    assessment = _get_assessment_for_user(request, pk)
+    try:
+        plan, created = services.plan_draft_from_assessment(assessment=assessment, user=request.user)
+    except (PermissionDenied, ValidationError) as error:
+        messages.error(request, _error_text(error))
+        return redirect("plans:agency", code=assessment.agency.code)
+    if created:
+        messages.success(request, f"สร้างร่างแผนปีงบประมาณ {plan.target_year} จากผลการประเมินแล้ว มาตรการ {plan.measures.count()} รายการ")
+    else:
+        messages.info(request, "มีแผนของปีนี้อยู่แล้ว จึงเปิดแผนเดิมให้")
+    return redirect("plans:detail", pk=plan.pk)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label="ความเห็น", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    measure = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(label="ความเห็นประกอบ", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+
+
+@login_required
+def plan_detail(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    result = compute_assessment(plan.assessment)
+    indicators = sorted(
+        result.of_kind(scoring.INDICATOR), key=lambda f: (-(f.value or 0), int(f.node.code) if f.node.code.isdigit() else 0)
+    )
+    measures = list(
+        plan.measures.select_related("indicator").prefetch_related(
+            "questions", "units", Prefetch("comments", queryset=ReviewComment.objects.select_related("author"))
+        )
+    )
+    groups = {}
+    for measure in measures:
+        groups.setdefault(measure.indicator, []).append(measure)
+    roles = _roles(request.user, plan.agency)
+    context = {
+        "plan": plan,
+        "agency": plan.agency,
+        "result": result,
+        "indicators": indicators,
+        "groups": list(groups.items()),
+        "uncovered": services.uncovered_urgent_questions(plan, result),
+        "transitions": list(plan.transitions.select_related("actor")),
+        "general_comments": [c for c in plan.comments.select_related("author") if c.measure_id is None],
+        "roles": roles,
+        "can_submit": Role.STAFF in roles and plan.is_editable,
+        "can_review": Role.WORKING_GROUP in roles and plan.status == Plan.Status.SUBMITTED,
+        "can_comment": bool(roles & {Role.WORKING_GROUP, Role.STAFF}) and not plan.is_signed,
+        "can_sign": Role.SIGNATORY in roles and plan.status == Plan.Status.APPROVED,
+        "can_revise": Role.STAFF in roles and plan.is_signed and not Plan.objects.filter(previous=plan).exists(),
+        "can_edit": Role.STAFF in roles and plan.is_editable,
+        "progress_percent": services.plan_progress_percent(plan, measures) if plan.is_signed else None,
+        "comment_form": CommentForm(),
+        "decision_form": DecisionForm(),
+    }
+    return render(request, "plans/plan_detail.html", context)
+
+
+@login_required
+@require_POST
+def plan_comment(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "กรุณาพิมพ์ความเห็น (ไม่เกิน ๔,๐๐๐ ตัวอักษร)")
+        return redirect("plans:detail", pk=plan.pk)
+    measure = None
+    if form.cleaned_data["measure"]:
+        measure = _get_measure_for_user(request, plan, form.cleaned_data["measure"])
+    try:
+        services.measure_comment(plan=plan, user=request.user, body=form.cleaned_data["body"], measure=measure)
+        messages.success(request, "บันทึกความเห็นแล้ว")
+    except (PermissionDenied, ValidationError) as error:
+        messages.error(request, _error_text(error))
+    return redirect("plans:detail", pk=plan.pk)
+
+
+TRANSITIONS = {
+    "submit": (services.plan_submit, "เสนอแผนต่อคณะทำงานแล้ว"),
+    "request_changes": (services.plan_request_changes, "ส่งแผนกลับให้แก้ไขแล้ว"),
+    "approve": (services.plan_approve, "เห็นชอบแผนแล้ว"),
+}
+
+
+@login_required
+@require_POST
+def plan_transition(request, pk, action):
+    plan = _get_plan_for_user(request, pk)
+    if action not in TRANSITIONS:
+        raise Http404("ไม่มีขั้นตอนนี้")
+    service, done = TRANSITIONS[action]
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        service(plan=plan, user=request.user, comment=comment)
+        messages.success(request, done)
+    except PermissionDenied as error:
+        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    return redirect("plans:detail", pk=plan.pk)
+
+
+@login_required
+@require_POST
+def plan_revise(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    try:
+        new = services.plan_revise(plan=plan, user=request.user)
+    except PermissionDenied as error:
+        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("plans:detail", pk=plan.pk)
+    messages.success(request, "สร้างฉบับปรับปรุงแล้ว ฉบับที่ลงนามแล้วยังคงเดิม")
+    return redirect("plans:detail", pk=new.pk)
+
+
+class SignForm(forms.Form):
+    signatory_name = forms.CharField(label="ชื่อผู้ลงนาม (ตามที่จะพิมพ์ในวงเล็บ)", max_length=200)
+    signatory_position = forms.CharField(label="ตำแหน่ง", max_length=300)
+    announced_on = forms.DateField(label="วันที่ประกาศ", widget=forms.DateInput(attrs={"type": "date"}))
+    meeting_number = forms.CharField(label="การประชุมคณะทำงาน ครั้งที่", max_length=20, help_text="เช่น 1/2568")
+    meeting_date = forms.DateField(label="วันที่ประชุมคณะทำงาน", widget=forms.DateInput(attrs={"type": "date"}))
+    signature_image = forms.ImageField(label="ภาพลายมือชื่อ (ถ้ามี)", required=False)
+    confirm = forms.BooleanField(label="ข้าพเจ้าตรวจสอบแผนแล้ว และยืนยันการลงนามประกาศ", required=True)
+
+
+@login_required
+def plan_sign(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    if not has_role(request.user, plan.agency_id, Role.SIGNATORY):
+        return render(request, "plans/refused.html", {"plan": plan, "message": "ลงนามประกาศได้เฉพาะผู้ลงนามของหน่วยงานนี้"}, status=403)
+    if request.method == "POST":
+        form = SignForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.plan_sign(
+                    plan=plan,
+                    user=request.user,
+                    signatory_name=data["signatory_name"],
+                    signatory_position=data["signatory_position"],
+                    announced_on=data["announced_on"],
+                    meeting_number=data["meeting_number"],
+                    meeting_date=data["meeting_date"],
+                    signature_image=data["signature_image"],
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, error.messages)
+            else:
+                messages.success(request, "ลงนามประกาศแล้ว แผนนี้ถูกล็อกไม่ให้แก้ไข")
+                return redirect("plans:detail", pk=plan.pk)
+    else:
+        name = request.user.get_full_name()
+        form = SignForm(
+            initial={
+                "signatory_name": name,
+                "signatory_position": default_position(plan.agency),
+            }
+        )
+    return render(request, "plans/plan_sign.html", {"plan": plan, "agency": plan.agency, "form": form})
+
+
+def default_position(agency):
+    """The chief executive's title as it prints: นายกองค์การบริหารส่วนตำบลพลสงคราม,
+    นายกเทศมนตรีตำบลคึกคัก. The signatory can change it before signing."""
+    name = agency.name
+    if name.startswith("เทศบาล"):
+        return "นายกเทศมนตรี" + name[len("เทศบาล"):]
+    if name.startswith("องค์การบริหารส่วน"):
+        return "นายก" + name
+    return ""
+
+
+class ProgressForm(forms.Form):
+    status = forms.ChoiceField(label="สถานะ", choices=Progress.Status.choices)
+    note = forms.CharField(label="ผลการดำเนินงาน", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+    evidence_url = forms.URLField(label="ลิงก์หลักฐาน", required=False, assume_scheme="https")
+    evidence_file = forms.FileField(label="ไฟล์หลักฐาน", required=False)
+
+
+@login_required
+def plan_progress(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    measures = list(plan.measures.select_related("indicator").prefetch_related("progress", "units"))
+    can_record = has_role(request.user, plan.agency_id, Role.STAFF) and plan.is_signed
+    if request.method == "POST":
+        if not has_role(request.user, plan.agency_id, Role.STAFF):
+            return render(request, "plans/refused.html", {"plan": plan, "message": "บันทึกผลได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้"}, status=403)
+        measure = _get_measure_for_user(request, plan, request.POST.get("measure"))
+        try:
+            quarter = int(request.POST.get("quarter", ""))
+        except ValueError:
+            quarter = 0
+        form = ProgressForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                services.progress_record(measure=measure, quarter=quarter, user=request.user, **form.cleaned_data)
+                messages.success(request, f"บันทึกผลไตรมาส {quarter} ของมาตรการ “{measure.title[:40]}” แล้ว")
+                return redirect("plans:progress", pk=plan.pk)
+            except (PermissionDenied, ValidationError) as error:
+                messages.error(request, _error_text(error))
+        else:
+            errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
+            messages.error(request, f"ยังไม่ได้บันทึก: {errors}")
+    rows = []
+    for measure in measures:
+        by_quarter = {p.quarter: p for p in measure.progress.all()}
+        rows.append({"measure": measure, "quarters": [(q, by_quarter.get(q)) for q in range(1, 5)]})
+    return render(
+        request,
+        "plans/plan_progress.html",
+        {
+            "plan": plan,
+            "agency": plan.agency,
+            "rows": rows,
+            "can_record": can_record,
+            "percent": services.plan_progress_percent(plan, measures),
+            "status_choices": Progress.Status.choices,
+        },
+    )
+
+
+@login_required
+def evidence_file(request, pk, progress_id):
+    plan = _get_plan_for_user(request, pk)
+    progress = get_object_or_404(Progress, pk=progress_id, measure__plan=plan)
+    if not progress.evidence_file:
+        raise Http404("ไม่มีไฟล์หลักฐาน")
+    return FileResponse(progress.evidence_file.open("rb"), as_attachment=True)
