@@ -31,6 +31,17 @@ class Agency(models.Model):
     agency_type = models.CharField("ประเภทหน่วยงาน", max_length=16, choices=Type.choices, default=Type.SAO)
     district = models.CharField("อำเภอ", max_length=100, blank=True)
     province = models.CharField("จังหวัด", max_length=100, blank=True, db_index=True)
+    emblem = models.ImageField("ตราสัญลักษณ์", upload_to="emblems/", null=True, blank=True)
+    table_digits = models.CharField(
+        "ตัวเลขในตารางของเอกสาร",
+        max_length=8,
+        choices=[("thai", "เลขไทย"), ("arabic", "เลขอารบิก")],
+        default="thai",
+    )
+    signing_pkcs12 = models.FileField(
+        "ใบรับรองสำหรับลงลายมือชื่ออิเล็กทรอนิกส์ (PKCS#12)", upload_to="certificates/", null=True, blank=True
+    )
+    signing_pkcs12_password = models.CharField("รหัสผ่านใบรับรอง", max_length=200, blank=True)
 
     objects = AgencyManager()
 

@@ -249,3 +249,36 @@ class Progress(models.Model):
         verbose_name_plural = "ผลการดำเนินงาน"
         ordering = ["measure", "quarter"]
         constraints = [models.UniqueConstraint(fields=["measure", "quarter"], name="unique_progress_per_quarter")]
+
+
+def _document_path(instance, filename):
+    # Non-guessable: the file name is a random token, not the plan id.
+    return f"documents/{instance.plan.agency.code}/{uuid.uuid4().hex}.pdf"
+
+
+class StoredDocument(models.Model):
+    """A published PDF, generated once and served byte for byte afterwards."""
+
+    class Kind(models.TextChoices):
+        ANNOUNCEMENT = "announcement", "ประกาศมาตรการ"
+        PROGRESS = "progress", "รายงานผลการดำเนินงาน"
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="documents", verbose_name="แผน")
+    kind = models.CharField("ประเภทเอกสาร", max_length=16, choices=Kind.choices)
+    title = models.CharField("ชื่อเอกสาร", max_length=500)
+    file = models.FileField("ไฟล์", upload_to=_document_path)
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    verify_code = models.CharField("รหัสตรวจสอบ", max_length=16, unique=True)
+    digitally_signed = models.BooleanField("ลงลายมือชื่ออิเล็กทรอนิกส์ (PAdES)", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ผู้จัดทำ"
+    )
+    created_at = models.DateTimeField("เผยแพร่เมื่อ", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "เอกสารที่เผยแพร่"
+        verbose_name_plural = "เอกสารที่เผยแพร่"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title

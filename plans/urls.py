@@ -1,6 +1,6 @@
 from django.urls import path
 
-from plans import views
+from plans import documents, public_views, verify_views, views
 
 app_name = "plans"
 
@@ -14,5 +14,11 @@ urlpatterns = [
     path("plans/<int:pk>/sign/", views.plan_sign, name="sign"),
     path("plans/<int:pk>/progress/", views.plan_progress, name="progress"),
     path("plans/<int:pk>/evidence/<int:progress_id>/", views.evidence_file, name="evidence"),
+    path("plans/<int:pk>/documents/<str:kind>.pdf", documents.download, name="document"),
+    path("plans/<int:pk>/publish-progress/", views.publish_progress, name="publish_progress"),
+    path("p/<str:code>/", public_views.public_agency, name="public_agency"),
+    path("p/<str:code>/<str:verify_code>.pdf", public_views.public_document, name="public_document"),
+    path("v/", verify_views.verify_lookup, name="verify_lookup"),
+    path("v/<str:code>/", verify_views.verify_document, name="verify"),
     path("plans/<int:pk>/<str:action>/", views.plan_transition, name="transition"),
 ]

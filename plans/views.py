@@ -324,3 +324,20 @@ def evidence_file(request, pk, progress_id):
     if not progress.evidence_file:
         raise Http404("ไม่มีไฟล์หลักฐาน")
     return FileResponse(progress.evidence_file.open("rb"), as_attachment=True)
+
+
+@login_required
+@require_POST
+def publish_progress(request, pk):
+    from plans.progress_report import progress_publish
+
+    plan = _get_plan_for_user(request, pk)
+    try:
+        document = progress_publish(plan=plan, user=request.user)
+    except PermissionDenied as error:
+        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("plans:progress", pk=plan.pk)
+    messages.success(request, f"เผยแพร่ “{document.title}” บนหน้าสาธารณะของหน่วยงานแล้ว")
+    return redirect("plans:progress", pk=plan.pk)

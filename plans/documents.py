@@ -1,0 +1,38 @@
+"""Document downloads for plans: the measures plan, the announcement and the progress report."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+
+from ita_portal.pdf import pdf_response
+from plans.views import _get_plan_for_user
+
+KINDS = ("plan", "announcement", "progress")
+
+
+def render_plan_document(plan, kind):
+    """PDF bytes of a plan's document. A signed announcement is the stored file itself."""
+    if kind == "plan":
+        from plans.measures_plan import render_measures_plan
+
+        return render_measures_plan(plan)
+    if kind == "announcement":
+        from plans.announcement import render_announcement
+
+        return render_announcement(plan)
+    if kind == "progress":
+        from plans.progress_report import render_progress
+
+        return render_progress(plan)
+    raise ValueError(kind)
+
+
+FILENAMES = {"plan": "measures-plan", "announcement": "announcement", "progress": "progress-report"}
+
+
+@login_required
+def download(request, pk, kind):
+    plan = _get_plan_for_user(request, pk)
+    if kind not in KINDS:
+        raise Http404("ไม่มีเอกสารประเภทนี้")
+    data = render_plan_document(plan, kind)
+    return pdf_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}-r{plan.revision}.pdf")
