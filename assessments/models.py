@@ -393,3 +393,23 @@ def has_role(user, agency_id, *roles):
     if not user.is_authenticated:
         return False
     return Membership.objects.filter(user=user, agency_id=agency_id, role__in=roles).exists()
+
+
+class AnalysisText(models.Model):
+    """The analysis paragraph of one indicator (or sub-indicator) in the analysis report,
+    as the agency edited it; without one, the report uses the generated paragraph."""
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="analysis_texts", verbose_name="ผลการประเมิน"
+    )
+    item = models.ForeignKey(FrameworkItem, on_delete=models.CASCADE, related_name="+", verbose_name="ตัวชี้วัด")
+    text = models.TextField("บทวิเคราะห์")
+    updated_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ผู้แก้ไข"
+    )
+    updated_at = models.DateTimeField("แก้ไขเมื่อ", auto_now=True)
+
+    class Meta:
+        verbose_name = "บทวิเคราะห์รายตัวชี้วัด"
+        verbose_name_plural = "บทวิเคราะห์รายตัวชี้วัด"
+        constraints = [models.UniqueConstraint(fields=["assessment", "item"], name="unique_analysis_per_item")]

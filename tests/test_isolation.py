@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from assessments.admin import AgencyScopedAdmin
+from assessments import urls as assessment_urls
 from plans import urls as plan_urls
 from plans.models import Plan, Progress, ReviewComment
 from plans.services import (
@@ -49,16 +50,17 @@ def portal_urls(world):
     values = {"pk": world["plan"].pk, "code": world["agency"].code, "action": "approve",
               "progress_id": world["progress"].pk, "kind": "plan"}
     urls = []
-    for pattern in plan_urls.urlpatterns:
-        if pattern.name in PUBLIC_ROUTES:
-            continue
-        names = list(pattern.pattern.converters)
-        unknown = set(names) - set(values)
-        assert not unknown, f"isolation test does not know how to fill {unknown} in {pattern.name}"
-        kwargs = {name: values[name] for name in names}
-        if pattern.name == "draft":
-            kwargs["pk"] = world["assessment"].pk
-        urls.append((pattern.name, reverse(f"plans:{pattern.name}", kwargs=kwargs)))
+    for module in (plan_urls, assessment_urls):
+        for pattern in module.urlpatterns:
+            if pattern.name in PUBLIC_ROUTES:
+                continue
+            names = list(pattern.pattern.converters)
+            unknown = set(names) - set(values)
+            assert not unknown, f"isolation test does not know how to fill {unknown} in {pattern.name}"
+            kwargs = {name: values[name] for name in names}
+            if pattern.name == "draft" or module is assessment_urls:
+                kwargs["pk"] = world["assessment"].pk
+            urls.append((pattern.name, reverse(f"{module.app_name}:{pattern.name}", kwargs=kwargs)))
     return urls
 
 

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from assessments.documents import render_analysis
+from assessments.models import Assessment
+from plans.documents import render_plan_document
+from plans.models import Plan
+
+
+class Command(BaseCommand):
+    help = "สร้างเอกสาร PDF: analysis, plan, announcement หรือ progress ของหน่วยงานจากผลการประเมินปีที่ระบุ"
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=["analysis", "plan", "announcement", "progress"])
+        parser.add_argument("agency_code")
+        parser.add_argument("assessed_year", type=int)
+        parser.add_argument("--output", required=True)
+
+    def handle(self, *args, kind, agency_code, assessed_year, output, **options):
+        try:
+            assessment = Assessment.objects.select_related("agency", "fiscal_year").get(
+                agency__code=agency_code, fiscal_year__year=assessed_year
+            )
+        except Assessment.DoesNotExist:
+            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {assessed_year}")
+        if kind == "analysis":
+            data = render_analysis(assessment)
+        else:
+            plans = Plan.objects.filter(assessment=assessment).select_related("agency", "assessment__fiscal_year")
+            # The announcement is the signed revision where there is one; other documents follow the latest revision.
+            chosen = None
+            if kind == "announcement":
+                chosen = plans.filter(status=Plan.Status.SIGNED).order_by("-revision").first()
+            chosen = chosen or plans.order_by("-revision").first()
+            if chosen is None:
+                raise CommandError(
+                    f"ยังไม่มีแผนที่จัดทำจากผลการประเมินปี {assessed_year} ของหน่วยงานรหัส {agency_code} "
+                    f"(ใช้คำสั่ง draft_plan {agency_code} {assessed_year})"
+                )
+            data = render_plan_document(chosen, kind)
+        Path(output).write_bytes(data)
+        self.stdout.write(f"บันทึก {kind} ขนาด {len(data):,} ไบต์ ที่ {output}")
