@@ -1,11 +1,31 @@
-"""The agency's public page /p/<agency_code>/ (no login). To be implemented."""
+"""The agency's public page /p/<agency_code>/ (no login): what the agency has published
+(signed announcements and progress reports), for citizens and for the OIT reviewer."""
 
-from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+
+from assessments.models import Agency
+from ita_portal.pdf import pdf_response
+from plans.models import Plan, StoredDocument
+
+PUBLIC_KINDS = (StoredDocument.Kind.ANNOUNCEMENT, StoredDocument.Kind.PROGRESS)
+
+
+def published_documents(agency):
+    """Documents of the agency's signed plans only: a draft never reaches the public."""
+    return StoredDocument.objects.filter(
+        plan__agency=agency, plan__status=Plan.Status.SIGNED, kind__in=PUBLIC_KINDS
+    ).select_related("plan")
 
 
 def public_agency(request, code):
-    raise Http404
+    agency = get_object_or_404(Agency, code=code)
+    documents = list(published_documents(agency).order_by("-created_at", "-pk"))
+    return render(request, "plans/public_agency.html", {"agency": agency, "documents": documents})
 
 
 def public_document(request, code, verify_code):
-    raise Http404
+    agency = get_object_or_404(Agency, code=code)
+    document = get_object_or_404(published_documents(agency), verify_code=verify_code)
+    with document.file.open("rb") as handle:
+        data = handle.read()
+    return pdf_response(data, f"{document.kind}-{agency.code}-{document.verify_code}.pdf")
