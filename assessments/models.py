@@ -1,7 +1,9 @@
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 SCORE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
@@ -223,8 +225,11 @@ class Assessment(models.Model):
     level = models.CharField("ระดับผลการประเมิน", max_length=100, blank=True, editable=False)
     urgent_indicator_count = models.PositiveIntegerField("ตัวชี้วัดต่ำกว่า ๘๕", default=0, editable=False)
     updated_at = models.DateTimeField("แก้ไขล่าสุด", auto_now=True)
+    # Bumped on every save of the score page; a save from an older copy is refused (no lost updates).
+    version = models.PositiveIntegerField("ฉบับที่", default=0, editable=False)
 
     objects = AssessmentManager()
+    history = HistoricalRecords(excluded_fields=["overall", "level", "urgent_indicator_count", "updated_at"])
 
     class Meta:
         verbose_name = "ผลการประเมิน"
@@ -270,6 +275,7 @@ class Score(models.Model):
     value = score_field(verbose_name="คะแนน")
 
     objects = ScoreManager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "คะแนน"
@@ -352,6 +358,8 @@ class Membership(models.Model):
     )
     province = models.CharField("จังหวัด (เฉพาะเจ้าหน้าที่ระดับจังหวัด)", max_length=100, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = "สิทธิ์ของผู้ใช้ในหน่วยงาน"
         verbose_name_plural = "สิทธิ์ของผู้ใช้ในหน่วยงาน"
@@ -413,3 +421,44 @@ class AnalysisText(models.Model):
         verbose_name = "บทวิเคราะห์รายตัวชี้วัด"
         verbose_name_plural = "บทวิเคราะห์รายตัวชี้วัด"
         constraints = [models.UniqueConstraint(fields=["assessment", "item"], name="unique_analysis_per_item")]
+
+
+class ImportBatch(models.Model):
+    """One import of a results file: who, when, the file's hash and the counts.
+    Bulk writes leave no per-row history, so this record is the audit trail."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "ตรวจสอบแล้ว รอยืนยัน"
+        QUEUED = "queued", "รอดำเนินการ"
+        RUNNING = "running", "กำลังนำเข้า"
+        DONE = "done", "นำเข้าสำเร็จ"
+        FAILED = "failed", "นำเข้าไม่สำเร็จ"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="ผู้นำเข้า"
+    )
+    created_at = models.DateTimeField("เมื่อ", auto_now_add=True)
+    finished_at = models.DateTimeField("เสร็จเมื่อ", null=True, blank=True)
+    file_name = models.CharField("ชื่อไฟล์", max_length=255)
+    file = models.FileField("ไฟล์", upload_to="imports/", null=True, blank=True)
+    sha256 = models.CharField("SHA-256 ของไฟล์", max_length=64)
+    status = models.CharField("สถานะ", max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    rows = models.PositiveIntegerField("จำนวนแถว", default=0)
+    processed = models.PositiveIntegerField("ดำเนินการแล้ว", default=0)
+    new = models.PositiveIntegerField("คะแนนใหม่", default=0)
+    updated = models.PositiveIntegerField("คะแนนที่เปลี่ยน", default=0)
+    unchanged = models.PositiveIntegerField("คะแนนที่ไม่เปลี่ยน", default=0)
+    agencies_created = models.PositiveIntegerField("หน่วยงานใหม่", default=0)
+    errors = models.JSONField("ข้อผิดพลาด", default=list, blank=True)
+
+    class Meta:
+        verbose_name = "ประวัติการนำเข้าคะแนน"
+        verbose_name_plural = "ประวัติการนำเข้าคะแนน"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self):
+        return round(100 * self.processed / self.rows) if self.rows else 0

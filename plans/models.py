@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from assessments.models import Agency, Assessment, FrameworkItem
 from ita_portal import thai
@@ -115,6 +116,10 @@ class Plan(models.Model):
     )
     signed_at = models.DateTimeField("ลงนามเมื่อ", null=True, blank=True)
     public_id = models.UUIDField("รหัสอ้างอิงสาธารณะ", default=uuid.uuid4, unique=True, editable=False)
+    # Bumped on every save; a save from an older copy is refused (no lost updates).
+    version = models.PositiveIntegerField("ฉบับที่", default=0, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = "แผนยกระดับผลการประเมิน"
@@ -168,6 +173,8 @@ class Measure(models.Model):
     template = models.ForeignKey(
         MeasureTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="จากคลังมาตรการ"
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "มาตรการ"
@@ -244,6 +251,8 @@ class Progress(models.Model):
     )
     updated_at = models.DateTimeField("บันทึกเมื่อ", auto_now=True)
 
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
     class Meta:
         verbose_name = "ผลการดำเนินงาน"
         verbose_name_plural = "ผลการดำเนินงาน"
@@ -282,3 +291,38 @@ class StoredDocument(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class BulkRenderJob(models.Model):
+    """Rendering many agencies' documents in the background into one ZIP."""
+
+    class Kind(models.TextChoices):
+        ANALYSIS = "analysis", "รายงานการวิเคราะห์ผลการประเมิน"
+        ANNOUNCEMENT = "announcement", "ประกาศมาตรการ"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "รอดำเนินการ"
+        RUNNING = "running", "กำลังสร้างเอกสาร"
+        DONE = "done", "เสร็จแล้ว"
+        FAILED = "failed", "ไม่สำเร็จ"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name="ผู้สั่ง")
+    kind = models.CharField("เอกสาร", max_length=16, choices=Kind.choices)
+    fiscal_year = models.PositiveIntegerField("ปีงบประมาณที่ประเมิน (พ.ศ.)")
+    province = models.CharField("จังหวัด", max_length=100, blank=True)
+    status = models.CharField("สถานะ", max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField("จำนวนเอกสาร", default=0)
+    done = models.PositiveIntegerField("สร้างแล้ว", default=0)
+    failures = models.JSONField("เอกสารที่สร้างไม่สำเร็จ", default=list, blank=True)
+    archive = models.FileField("ไฟล์ ZIP", upload_to="bulk/", null=True, blank=True)
+    created_at = models.DateTimeField("สั่งเมื่อ", auto_now_add=True)
+    finished_at = models.DateTimeField("เสร็จเมื่อ", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "งานสร้างเอกสารจำนวนมาก"
+        verbose_name_plural = "งานสร้างเอกสารจำนวนมาก"
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self):
+        return round(100 * self.done / self.total) if self.total else 0
