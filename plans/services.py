@@ -277,6 +277,10 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
     plan.signed_at = timezone.now()
     plan.save()
     _record(plan, Status.SIGNED, user)
+    # Generate and store the announcement once, in this transaction: a failed render rolls the signing back.
+    from plans.announcement import announcement_store
+
+    announcement_store(plan=plan, user=user)
 
 
 @transaction.atomic

@@ -54,7 +54,6 @@ def main():
     from assessments.documents import analysis_context
     from assessments.models import Assessment
     from ita_portal.pdf import html_to_pdf, render_html
-    from plans.documents import render_plan_document
     from plans.models import Plan
 
     assessment = Assessment.objects.get(agency__code="POLSONGKHRAM", fiscal_year__year=2568)
@@ -77,20 +76,14 @@ def main():
         m._state.adding = True
         m.plan = draft
         m.save()
-    from plans.announcement import announcement_context  # noqa: F401  (fails loudly if missing)
+    from plans.announcement import announcement_context
 
-    ann_html = None
-    try:
-        from plans import announcement
+    def announcement_pdf():
+        return html_to_pdf(render_html("reports/announcement.html", announcement_context(draft, signed=False)))
 
-        ann_html = render_html("reports/announcement.html", announcement.announcement_context(draft, draft=True))
-    except Exception as error:  # the announcement module is optional while it is being built
-        print(f"announcement: {error}", file=sys.stderr)
-    if ann_html is not None:
-        ann_pages = len(PdfReader(BytesIO(html_to_pdf(ann_html))).pages)
-        ms = median_ms(lambda: html_to_pdf(
-            render_html("reports/announcement.html", announcement.announcement_context(draft, draft=True))))
-        rows.append((f"announcement, {draft.measures.count()}-measure attachment (uncached)", ms, ann_pages))
+    ann_pages = len(PdfReader(BytesIO(announcement_pdf())).pages)
+    ms = median_ms(announcement_pdf)
+    rows.append((f"announcement, {draft.measures.count()}-measure attachment (uncached)", ms, ann_pages))
 
     client = Client()
     from django.contrib.auth import get_user_model
@@ -104,7 +97,6 @@ def main():
     client.get(url)
     ms = median_ms(lambda: client.get(url))
     rows.append(("cached analysis report via the view", ms, None))
-    _ = render_plan_document
 
     print(f"{'document':<62} {'median ms':>10} {'pages':>6} {'ms/page':>8}")
     for name, ms, pages in rows:
