@@ -30,6 +30,16 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+
+
 def database_from_url(url):
     """Parse DATABASE_URL: sqlite:///relative/or/absolute.db or postgres://user:pw@host:port/name."""
     parsed = urlparse(url)
@@ -162,18 +172,23 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # server on SQLite, and workers on several machines against PostgreSQL.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
-# Login throttling: lock a username from one address, not a whole office behind one NAT.
+# Login throttling: lock a username from one address, not a whole office behind one NAT,
+# and not a username everywhere (anyone could lock the mayor out). Locked out for
+# AXES_COOLOFF_MINUTES after AXES_FAILURE_LIMIT failures; the page is ita_portal.views.locked_out.
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind a reverse proxy, read the client address from X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+AXES_LOCKOUT_CALLABLE = "ita_portal.views.locked_out"
+AXES_COOLOFF_MESSAGE = "ระงับการเข้าสู่ระบบชั่วคราว เนื่องจากใส่รหัสผ่านผิดหลายครั้ง กรุณารอแล้วลองใหม่"
+# Number of reverse proxies in front of gunicorn (nginx alone: 1). With 0 the client address is
+# REMOTE_ADDR; otherwise it is read from X-Forwarded-For, counting PROXY_COUNT entries from the
+# right (the ones our proxies appended), so a client cannot choose its address by sending the
+# header itself. django-axes would use its AXES_IPWARE_* settings only with django-ipware
+# installed, which it is not, so the address comes from ita_portal.views.client_ip.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "ita_portal.views.client_ip"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -192,16 +207,36 @@ CONTENT_SECURITY_POLICY = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Uploaded files (signatures, evidence, signed PDFs, certificates) are readable by the app's
+# user only; they are served through views that check access, never by the web server.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # A monitor may call gunicorn directly over HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a decision for the owner of the registered domain (e.g. example.go.th),
+        # not for a portal on one of its subdomains; off unless SECURE_HSTS_PRELOAD=1.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address printed in QR codes and links of signed documents. In production it defaults to
+# the first CSRF_TRUSTED_ORIGINS entry, and it must be https.
+PUBLIC_BASE_URL = os.environ.get(
+    "PUBLIC_BASE_URL", CSRF_TRUSTED_ORIGINS[0] if CSRF_TRUSTED_ORIGINS and not DEBUG else "http://127.0.0.1:8000"
+).rstrip("/")
+if not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        "PUBLIC_BASE_URL must be the portal's https:// address when DJANGO_DEBUG=0 "
+        f"(it is printed in the QR code of signed documents), got {PUBLIC_BASE_URL!r}"
+    )
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "plans:home"

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from assessments import scoring
 from assessments.models import Assessment, Membership, agencies_for, compute_assessment, has_role
+from ita_portal import uploads
 from plans import services
 from plans.models import Measure, Plan, Progress, ReviewComment
 
@@ -213,8 +214,19 @@ class SignForm(forms.Form):
     announced_on = forms.DateField(label="วันที่ประกาศ", widget=forms.DateInput(attrs={"type": "date"}))
     meeting_number = forms.CharField(label="การประชุมคณะทำงาน ครั้งที่", max_length=20, help_text="เช่น 1/2568")
     meeting_date = forms.DateField(label="วันที่ประชุมคณะทำงาน", widget=forms.DateInput(attrs={"type": "date"}))
-    signature_image = forms.ImageField(label="ภาพลายมือชื่อ (ถ้ามี)", required=False)
+    # A FileField, not an ImageField: uploads.validate_signature_image reads the content itself
+    # and answers in Thai, naming the field.
+    signature_image = forms.FileField(
+        label="ภาพลายมือชื่อ (ถ้ามี)",
+        required=False,
+        validators=[uploads.validate_signature_image],
+        help_text="PNG หรือ JPEG ไม่เกิน 2 MB",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
     confirm = forms.BooleanField(label="ข้าพเจ้าตรวจสอบแผนแล้ว และยืนยันการลงนามประกาศ", required=True)
+
+    def clean_signature_image(self):
+        return uploads.with_random_name(self.cleaned_data["signature_image"])
 
 
 @login_required
@@ -272,7 +284,12 @@ class ProgressForm(forms.Form):
     status = forms.ChoiceField(label="สถานะ", choices=Progress.Status.choices)
     note = forms.CharField(label="ผลการดำเนินงาน", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
     evidence_url = forms.URLField(label="ลิงก์หลักฐาน", required=False, assume_scheme="https")
-    evidence_file = forms.FileField(label="ไฟล์หลักฐาน", required=False)
+    evidence_file = forms.FileField(
+        label="ไฟล์หลักฐาน", required=False, validators=[uploads.validate_evidence_file]
+    )
+
+    def clean_evidence_file(self):
+        return uploads.with_random_name(self.cleaned_data["evidence_file"])
 
 
 @login_required
@@ -297,7 +314,11 @@ def plan_progress(request, pk):
             except (PermissionDenied, ValidationError) as error:
                 messages.error(request, _error_text(error))
         else:
-            errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
+            # Upload messages already name their field ("ไฟล์หลักฐาน: รองรับเฉพาะ…").
+            errors = "; ".join(
+                m if m.startswith(form.fields[f].label) else f"{form.fields[f].label}: {m}"
+                for f, e in form.errors.items() for m in e
+            )
             messages.error(request, f"ยังไม่ได้บันทึก: {errors}")
     rows = []
     for measure in measures:
