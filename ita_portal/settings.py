@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "ita_portal.context_processors.roles",
             ],
         },
     },
@@ -176,6 +177,9 @@ TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db
 # and not a username everywhere (anyone could lock the mayor out). Locked out for
 # AXES_COOLOFF_MINUTES after AXES_FAILURE_LIMIT failures; the page is ita_portal.views.locked_out.
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Bulk rendering runs WeasyPrint in this many processes (0 = in the task's own process).
+BULK_RENDER_PROCESSES = env_int("BULK_RENDER_PROCESSES", 2)
+
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

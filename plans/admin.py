@@ -1,15 +1,49 @@
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
-from assessments.admin import STAFF, AgencyScopedAdmin
+from assessments.admin import (
+    STAFF,
+    AgencyScopedAdmin,
+    LoadedVersionForm,
+    ScopedHistoryAdmin,
+    VersionedChangeAdmin,
+    related_changes,
+)
 from assessments.models import FrameworkItem, has_role
-from plans.models import AgencyUnit, Measure, MeasureTemplate, Plan, Progress, ReviewComment, Transition
+from plans.models import (
+    AgencyUnit,
+    BulkRenderJob,
+    Measure,
+    MeasureTemplate,
+    Plan,
+    Progress,
+    ReviewComment,
+    Transition,
+)
+from plans.services import plan_claim_version
+
+
+class TextAreaField(forms.CharField):
+    """Browsers send a textarea's lines as CRLF; the stored text (drafted from the library)
+    uses LF. Normalised, an untouched measure is not "changed": it is not saved again and
+    leaves no history row."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+TEXT_AREAS = {models.TextField: {"form_class": TextAreaField}}
 
 
 class MeasureInline(admin.StackedInline):
     model = Measure
     extra = 0
+    formfield_overrides = TEXT_AREAS
     fields = [
         ("order", "indicator", "band", "score"),
         "questions",
@@ -57,8 +91,14 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
+def measure_label(measure):
+    return f"มาตรการลำดับที่ {measure.order} {Truncator(measure.title).chars(50)}"
+
+
 @admin.register(Plan)
-class PlanAdmin(AgencyScopedAdmin):
+class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
+    form = LoadedVersionForm
+    formfield_overrides = TEXT_AREAS
     list_display = ["agency", "target_year", "revision", "status_badge", "portal_link"]
     list_filter = ["target_year", "status", "agency__province"]
     list_select_related = ["agency"]
@@ -90,11 +130,22 @@ class PlanAdmin(AgencyScopedAdmin):
         return obj.status == Plan.Status.DRAFT and obj.previous_id is None and has_role(request.user, obj.agency_id, STAFF)
 
     def save_model(self, request, obj, form, change):
+        # Before any write, and in the admin's transaction with the measure inline: a form
+        # loaded before another save (an edit, a submit) is refused with EditConflict.
+        plan_claim_version(plan=obj, expected_version=form.cleaned_data.get("version"))
         # has_change_permission already refused a locked plan; this closes the race
         # where the plan was submitted or signed between loading the form and saving it.
         if not Plan.objects.filter(pk=obj.pk, status__in=Plan.EDITABLE).exists():
             raise PermissionDenied("แผนนี้ไม่อยู่ในสถานะที่แก้ไขได้แล้ว")
         super().save_model(request, obj, form, change)
+
+    def related_history(self, request, object_id):
+        records = Measure.history.filter(plan_id=object_id).select_related("history_user", "indicator")
+        return [{
+            "title": "ประวัติการแก้ไขมาตรการ",
+            "show_field": True,
+            "saves": related_changes(records, model=Measure, describe=measure_label, shown_fields=["title"]),
+        }]
 
 
 @admin.register(AgencyUnit)
@@ -147,3 +198,22 @@ class ProgressAdmin(AgencyScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(BulkRenderJob)
+class BulkRenderJobAdmin(admin.ModelAdmin):
+    # Read-only: jobs are started on /bulk/ and written by the background task.
+
+    list_display = ["created_at", "user", "kind", "fiscal_year", "province", "status", "done", "total", "finished_at"]
+    list_filter = ["status", "kind", "fiscal_year"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "province"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from plans import documents, public_views, verify_views, views
+from plans import bulk_views, documents, public_views, verify_views, views
 
 app_name = "plans"
 
@@ -20,5 +20,8 @@ urlpatterns = [
     path("p/<str:code>/<str:verify_code>.pdf", public_views.public_document, name="public_document"),
     path("v/", verify_views.verify_lookup, name="verify_lookup"),
     path("v/<str:code>/", verify_views.verify_document, name="verify"),
+    path("bulk/", bulk_views.bulk_home, name="bulk"),
+    path("bulk/<int:pk>/", bulk_views.bulk_detail, name="bulk_detail"),
+    path("bulk/<int:pk>/download/", bulk_views.bulk_download, name="bulk_download"),
     path("plans/<int:pk>/<str:action>/", views.plan_transition, name="transition"),
 ]
