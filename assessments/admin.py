@@ -1,11 +1,21 @@
+import dataclasses
+import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject, ModelChange
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from assessments import scoring
 from import_export.admin import ImportExportMixin
@@ -22,9 +32,32 @@ from assessments.models import (
     compute_assessment,
     has_role,
 )
-from assessments.resources import ScoreResource
-from assessments.services import assessment_refresh, assessment_save_scores, score_problem
-from ita_portal.thai import format_score
+from assessments.resources import (  # the score import and export (ScoreAdmin)
+    LISTED_PROBLEMS,
+    THAI_COLUMNS,
+    ScoreResource,
+    import_batch_confirm,
+    import_batch_preview,
+    import_sync_max_rows,
+)
+from django.contrib import messages
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+from import_export.formats import base_formats
+from import_export.forms import ExportForm
+from assessments.models import ImportBatch
+from assessments.services import (
+    STALE_EDIT_MESSAGE,
+    EditConflict,
+    assessment_refresh,
+    assessment_save_scores,
+    score_problem,
+)
+from ita_portal.thai import format_score, thai_date_short
+from ita_portal.uploads import validate_emblem, with_random_name
 
 STAFF = Membership.Role.STAFF
 
@@ -103,6 +136,193 @@ class AgencyScopedAdmin(admin.ModelAdmin):
         return agencies_for(request.user, roles=[STAFF])
 
 
+class ChoiceLabelsHelper(HistoricalRecordContextHelper):
+    """Old → new values as people read them: choice labels, people by name, Thai dates and
+    Bangkok times, "-" for empty; the version counter (bumped by every save) is left out."""
+
+    def context_for_delta_changes(self, delta):
+        shown = [c for c in delta.changes if c.field != "version"]
+        return super().context_for_delta_changes(dataclasses.replace(delta, changes=shown))
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
+            return "-"
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(value, bool):
+            return "ใช่" if value else "ไม่ใช่"
+        if isinstance(value, AbstractBaseUser):
+            return value.get_full_name() or value.get_username()
+        if isinstance(value, datetime.datetime):
+            local = timezone.localtime(value)
+            return f"{thai_date_short(local, digits='arabic')} {local:%H:%M}"
+        if isinstance(value, datetime.date):
+            return thai_date_short(value, digits="arabic")
+        return super().prepare_delta_change_value(change, value)
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """simple_history's history page in Thai: when, who, what changed (old → new), with
+    the changes of related rows above it (an assessment's scores, a plan's measures).
+
+    Read-only: reverting would save an old copy over the workflow state (a signed plan
+    back to draft) and around the version check, so it is not offered."""
+
+    object_history_template = "admin/history_with_related.html"
+    history_list_display = ["history_when_display", "history_who_display"]
+
+    def history_when_display(self, record):
+        return history_when(record)
+
+    def history_who_display(self, record):
+        return history_who(record)
+
+    def history_view_title(self, request, obj):
+        return f"ประวัติการแก้ไข: {obj}"
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("ประวัติการแก้ไขดูได้อย่างเดียว")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ChoiceLabelsHelper(self.model, historical_record)
+
+    def related_history(self, request, object_id):
+        """Sections of related rows' changes, shown above the object's own history."""
+        return []
+
+    def history_view(self, request, object_id, extra_context=None):
+        context = {"related_history": self.related_history(request, object_id), **(extra_context or {})}
+        return super().history_view(request, object_id, context)
+
+
+class ScopedHistoryAdmin(AgencyScopedAdmin, ReadOnlyHistoryAdmin):
+    """AgencyScopedAdmin with the history pages. AgencyScopedAdmin comes first so that its
+    404 for another agency's object runs before simple_history's views."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def history_when(record):
+    local = timezone.localtime(record.history_date)
+    return f"{thai_date_short(local, digits='arabic')} {local:%H:%M:%S}"
+
+
+def history_who(record):
+    user = record.history_user
+    if user is None:
+        return "ระบบ (ไม่ระบุผู้ใช้)"
+    return user.get_full_name() or user.get_username()
+
+
+HISTORY_ACTIONS = {"+": "เพิ่ม", "~": "แก้ไข", "-": "ลบ"}
+NO_EARLIER_RECORD = "(ไม่มีบันทึกค่าเดิม)"
+SAVE_GAP = datetime.timedelta(seconds=2)
+
+
+def related_changes(records, *, model, describe, shown_fields):
+    """The changes of related rows (an assessment's scores, a plan's measures) from their
+    historical records, one entry per save, newest first: when, who, and every row it
+    changed (what, action, field, old → new).
+
+    Old values come from the previous record of the same row; an added row shows
+    `shown_fields` as "-" → value, a deleted one as value → "-". Records of one save (same
+    user, written less than SAVE_GAP apart) are grouped: a score page save is one entry."""
+    changes, previous = [], {}
+    for record in sorted(records, key=lambda r: (r.history_date, r.history_id)):
+        helper = ChoiceLabelsHelper(model, record)
+        before = previous.get(record.id)
+        previous[record.id] = record
+        if record.history_type == "~" and before is not None:
+            fields = helper.context_for_delta_changes(record.diff_against(before, foreign_keys_are_objs=True))
+        else:
+            fields = []
+            for name in shown_fields:
+                value = helper.format_delta_change(ModelChange(name, None, getattr(record, name))).new
+                if record.history_type == "+":
+                    old, new = "-", value
+                elif record.history_type == "-":
+                    old, new = value, "-"
+                else:
+                    # Rows saved before history was kept (bulk writes, loaddata) have no earlier record.
+                    old, new = NO_EARLIER_RECORD, value
+                fields.append({"field": model._meta.get_field(name).verbose_name, "old": old, "new": new})
+        what, action = describe(record), HISTORY_ACTIONS.get(record.history_type, "")
+        changes.extend((record, {"what": what, "action": action, **field}) for field in fields)
+    saves = []
+    for record, change in changes:
+        last = saves[-1] if saves else None
+        if last and last["user_id"] == record.history_user_id and record.history_date - last["at"] < SAVE_GAP:
+            last["changes"].append(change)
+        else:
+            last = {"when": history_when(record), "who": history_who(record), "user_id": record.history_user_id,
+                    "changes": [change]}
+            saves.append(last)
+        last["at"] = record.history_date
+    saves.reverse()
+    return saves
+
+
+class LoadedVersionForm(forms.ModelForm):
+    """Carries, hidden, the version of the record the page was loaded with. The save
+    compares it with the stored version in the same transaction as the writes and is
+    refused if someone saved in between (no lost updates)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # Set by VersionedChangeAdmin when a save was refused: the form comes back with the input kept.
+    edit_conflict = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial.setdefault("version", self.instance.version)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.edit_conflict:
+            raise ValidationError(STALE_EDIT_MESSAGE, code="stale")
+        return cleaned_data
+
+
+class VersionedChangeAdmin(admin.ModelAdmin):
+    """Change forms built on LoadedVersionForm. save_model claims the version through a
+    service (which raises EditConflict); the refused save is rolled back by the admin's
+    transaction and the form is shown again with the user's input and the Thai message."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.has_change_permission(request, obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "version"]}), *rest]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        fields = kwargs["fields"] if "fields" in kwargs else flatten_fieldsets(self.get_fieldsets(request, obj))
+        if fields is not None:
+            # `version` is a declared form field, not an editable model field.
+            kwargs["fields"] = [f for f in fields if f != "version"]
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if getattr(request, "_edit_conflict", False):
+            form = type(form.__name__, (form,), {"edit_conflict": True})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except EditConflict:
+            # The admin's transaction has rolled back every write of this save. Show the
+            # form again, bound to what the user sent, with the message as a form error.
+            request._edit_conflict = True
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
 PART_LABELS = {"": "คะแนน", "public": "EITPublic", "survey": "EITSurvey"}
 TRIAGE_ICONS = {scoring.Triage.URGENT: "▲", scoring.Triage.IMPROVE: "●", scoring.Triage.MAINTAIN: "✓"}
 
@@ -132,7 +352,7 @@ class ScoreField(forms.CharField):
         return number
 
 
-class AssessmentForm(forms.ModelForm):
+class AssessmentForm(LoadedVersionForm):
     class Meta:
         model = Assessment
         fields = ["agency", "fiscal_year", "notes"]
@@ -215,7 +435,7 @@ class HasUrgentFilter(admin.SimpleListFilter):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(AgencyScopedAdmin):
+class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     form = AssessmentForm
     change_form_template = "admin/assessments/assessment/change_form.html"
     list_display = ["agency", "fiscal_year", "overall_display", "level", "urgent_display"]
@@ -274,11 +494,28 @@ class AssessmentAdmin(AgencyScopedAdmin):
         return {k: v for k, v in request.GET.items() if k in ("agency", "fiscal_year")}
 
     def save_model(self, request, obj, form, change):
+        values = form.score_values() if form.score_items else {}
+        if change:
+            # Scores first: the service claims the version the page was loaded with before
+            # any write, and sets obj's version and summary, which the save below keeps.
+            assessment_save_scores(
+                assessment=obj, values=values, expected_version=form.cleaned_data.get("version"), user=request.user
+            )
+            super().save_model(request, obj, form, change)
+            return
         super().save_model(request, obj, form, change)
         if form.score_items:
-            assessment_save_scores(assessment=obj, values=form.score_values())
+            assessment_save_scores(assessment=obj, values=values, user=request.user)
         else:
             assessment_refresh(assessment=obj)
+
+    def related_history(self, request, object_id):
+        records = Score.history.filter(assessment_id=object_id).select_related("item", "history_user")
+        return [{
+            "title": "ประวัติการแก้ไขคะแนน",
+            "show_field": False,
+            "saves": related_changes(records, model=Score, describe=score_label, shown_fields=["value"]),
+        }]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form
@@ -299,6 +536,13 @@ class AssessmentAdmin(AgencyScopedAdmin):
             self.message_user(request, f"สร้าง “{obj}” แล้ว กรอกคะแนนได้ในหน้านี้")
             return HttpResponseRedirect(reverse("admin:assessments_assessment_change", args=[obj.pk]))
         return super().response_add(request, obj, post_url_continue)
+
+
+def score_label(score):
+    """A score as the history lists it: "i1 เจ้าหน้าที่ของหน่วยงาน…", "e4 EITSurvey", "คะแนนรวม"."""
+    if score.part:
+        return f"{score.item.code} {PART_LABELS[score.part]}"
+    return Truncator(score.item.label).chars(60)
 
 
 def build_score_sections(form, result):
@@ -323,8 +567,24 @@ def build_score_sections(form, result):
     return sections
 
 
+class AgencyForm(forms.ModelForm):
+    class Meta:
+        model = Agency
+        fields = "__all__"
+        # A FileField, not an ImageField: clean_emblem reads the content and answers in Thai.
+        field_classes = {"emblem": forms.FileField}
+
+    def clean_emblem(self):
+        emblem = self.cleaned_data.get("emblem")
+        if isinstance(emblem, UploadedFile):
+            validate_emblem(emblem)
+            emblem = with_random_name(emblem)
+        return emblem
+
+
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
+    form = AgencyForm
     list_display = ["code", "name", "agency_type", "district", "province"]
     list_filter = ["agency_type", "province"]
     search_fields = ["code", "name", "province", "district"]
@@ -335,7 +595,10 @@ class AgencyAdmin(admin.ModelAdmin):
         return agencies_for(request.user)
 
     def has_module_permission(self, request):
-        return request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
+        # The login page lists apps for the anonymous visitor too: no Membership query for them.
+        return request.user.is_active and (
+            request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
+        )
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
@@ -346,7 +609,7 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyHistoryAdmin):
     list_display = ["user", "role", "agency", "province"]
     list_filter = ["role"]
     list_select_related = ["user", "agency"]
@@ -374,16 +637,84 @@ class FrameworkItemAdmin(admin.ModelAdmin):
     ordering = ["-fiscal_year__year", "order"]
 
 
+class ScoreProvinceFilter(ProvinceFilter):
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(assessment__agency__province=self.value())
+        return queryset
+
+
+class ScoreLevelFilter(LevelFilter):
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(assessment__level=self.value())
+        return queryset
+
+
+class ScoreHasUrgentFilter(HasUrgentFilter):
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(assessment__urgent_indicator_count__gt=0)
+        if self.value() == "no":
+            return queryset.filter(assessment__urgent_indicator_count=0)
+        return queryset
+
+
+class ScoreImportForm(forms.Form):
+    import_file = forms.FileField(
+        label="ไฟล์คะแนน",
+        help_text="CSV (UTF-8) หรือ Excel (.xlsx) แบบแถวละคะแนน หรือแบบแถวละหน่วยงาน",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+
+
+class ScoreImportConfirmForm(forms.Form):
+    batch = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ScoreExportForm(ExportForm):
+    """The library's export form (every column, always: an export is meant to be imported back)
+    with Thai labels and CSV chosen."""
+
+    TITLES = {"csv": "CSV (UTF-8 เปิดด้วย Excel ได้)", "xlsx": "Excel (.xlsx)"}
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        field = self.fields["format"]
+        field.label = "รูปแบบไฟล์"
+        field.choices = [(value, self.TITLES.get(title, title)) for value, title in field.choices if value != ""]
+        field.initial = "0"
+
+
 @admin.register(Score)
 class ScoreAdmin(ImportExportMixin, AgencyScopedAdmin):
-    """Scores are read here and imported or exported in bulk; they are edited on the assessment page."""
+    """Scores are read here and imported or exported in bulk; they are edited on the assessment page.
+
+    The import replaces the library's preview (one diff row per data row: megabytes of HTML for
+    a national file) with counts, every problem, and a sample of the changes; the checked file is
+    kept on an ImportBatch until it is confirmed, then imported in the request or, above
+    IMPORT_SYNC_MAX_ROWS figures, by a background task with a progress page."""
 
     agency_path = "assessment__agency"
     resource_classes = [ScoreResource]
+    import_template_name = "admin/assessments/score/import.html"
+    import_batch_template_name = "admin/assessments/score/import_batch.html"
+    export_form_class = ScoreExportForm
+    export_template_name = "admin/assessments/score/export.html"
+    export_formats = [base_formats.CSV, base_formats.XLSX]
+    # Excel opens a CSV of Thai text correctly only with the UTF-8 byte order mark.
+    to_encoding = "utf-8-sig"
     list_display = ["assessment", "item", "part", "value"]
-    list_filter = ["assessment__fiscal_year"]
+    list_filter = [
+        "assessment__fiscal_year",
+        ScoreProvinceFilter,
+        "assessment__agency__agency_type",
+        ScoreLevelFilter,
+        ScoreHasUrgentFilter,
+        "item__kind",
+    ]
     list_select_related = ["assessment__agency", "assessment__fiscal_year", "item"]
-    search_fields = ["assessment__agency__name", "item__code"]
+    search_fields = ["assessment__agency__name", "assessment__agency__code", "item__code"]
     raw_id_fields = ["assessment", "item"]
 
     def has_add_permission(self, request):
@@ -399,14 +730,78 @@ class ScoreAdmin(ImportExportMixin, AgencyScopedAdmin):
     def has_export_permission(self, request):
         return self.has_view_permission(request)
 
-    def _allowed_agency_ids(self, request):
-        if request.user.is_superuser:
-            return None
-        return set(self.staff_agencies(request).values_list("pk", flat=True))
-
-    def get_import_resource_kwargs(self, request, **kwargs):
-        return {**super().get_import_resource_kwargs(request, **kwargs), "allowed_agency_ids": self._allowed_agency_ids(request)}
-
     def get_export_resource_kwargs(self, request, **kwargs):
         allowed = None if request.user.is_superuser else set(agencies_for(request.user).values_list("pk", flat=True))
         return {**super().get_export_resource_kwargs(request, **kwargs), "allowed_agency_ids": allowed}
+
+    def init_request_context_data(self, request, form):
+        context = super().init_request_context_data(request, form)
+        context["title"] = "ส่งออกคะแนน"
+        context["export_count"] = self.get_export_queryset(request).count()
+        context["filtered"] = bool(request.GET)
+        context["columns"] = THAI_COLUMNS
+        return context
+
+    def get_export_filename(self, request, queryset, file_format):
+        return f"ita-scores-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
+
+    def get_urls(self):
+        batch = path(
+            "import/<int:batch_id>/",
+            self.admin_site.admin_view(self.import_batch_view),
+            name="assessments_score_import_batch",
+        )
+        return [batch, *super().get_urls()]
+
+    def _import_context(self, request, **context):
+        batches = ImportBatch.objects.select_related("user")
+        if not request.user.is_superuser:
+            batches = batches.filter(user=request.user)
+        request.current_app = self.admin_site.name
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "sync_max_rows": import_sync_max_rows(),
+            "recent_batches": batches[:10],
+            **context,
+        }
+
+    def import_action(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = ScoreImportForm(request.POST or None, request.FILES or None)
+        context = {"title": "นำเข้าคะแนน", "form": form}
+        if request.method == "POST" and form.is_valid():
+            batch, plan = import_batch_preview(user=request.user, upload=form.cleaned_data["import_file"])
+            context.update(batch=batch, plan=plan, problems=plan.problems[:LISTED_PROBLEMS])
+            if not plan.problems:
+                context["confirm_form"] = ScoreImportConfirmForm(initial={"batch": batch.pk})
+        return TemplateResponse(request, [self.import_template_name], self._import_context(request, **context))
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = ScoreImportConfirmForm(request.POST)
+        if not form.is_valid():
+            raise Http404("ไม่พบการนำเข้านี้")
+        batch = get_object_or_404(ImportBatch, pk=form.cleaned_data["batch"], user=request.user)
+        try:
+            import_batch_confirm(batch=batch, user=request.user)
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+        return HttpResponseRedirect(reverse("admin:assessments_score_import_batch", args=[batch.pk]))
+
+    def import_batch_view(self, request, batch_id):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        batches = ImportBatch.objects.select_related("user")
+        if not request.user.is_superuser:
+            batches = batches.filter(user=request.user)
+        batch = get_object_or_404(batches, pk=batch_id)
+        context = {
+            "title": f"การนำเข้าคะแนน: {batch.file_name}",
+            "batch": batch,
+            "running": batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING),
+        }
+        return TemplateResponse(request, [self.import_batch_template_name], self._import_context(request, **context))

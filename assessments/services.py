@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from assessments import scoring
 from assessments.models import Assessment, FrameworkItem, Score, compute_assessment
@@ -24,15 +25,44 @@ def assessment_refresh(*, assessment, result=None):
     return result
 
 
+STALE_EDIT_MESSAGE = "ข้อมูลนี้ถูกแก้ไขโดยผู้อื่นหลังจากที่ท่านเปิดหน้านี้ กรุณาเปิดหน้าใหม่แล้วแก้ไขอีกครั้ง"
+
+
+class EditConflict(ValidationError):
+    """A save from a copy older than the stored record: refused so that nothing is overwritten silently."""
+
+    def __init__(self, message=STALE_EDIT_MESSAGE):
+        super().__init__(message, code="stale")
+
+
+def version_claim(model, pk, expected_version=None):
+    """Bump the record's `version`, only if it is still `expected_version` (optimistic locking).
+
+    One conditional UPDATE: it also locks the row until the caller's transaction ends, so
+    two saves from the same copy cannot both pass. With `expected_version` None the version
+    is bumped unconditionally (the caller has no loaded copy to compare). Returns the new
+    version; raises EditConflict when the record changed after the copy was loaded."""
+    rows = model.objects.filter(pk=pk)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
+    if not rows.update(version=F("version") + 1):
+        raise EditConflict()
+    return model.objects.filter(pk=pk).values_list("version", flat=True).get()
+
+
 @transaction.atomic
-def assessment_save_scores(*, assessment, values):
+def assessment_save_scores(*, assessment, values, expected_version=None, user=None):
     """Replace the official figures of one assessment.
 
     `values` maps (item_code, part) → Decimal or None (None deletes the figure).
-    Every value is validated first; nothing is written if any is invalid."""
+    Every value is validated first; nothing is written if any is invalid.
+    `expected_version` is the assessment's version when the page was loaded: if someone
+    saved since, the save is refused with EditConflict (no lost updates). Every created,
+    changed or deleted Score leaves a history row attributed to `user` (or, without it,
+    to the request's user)."""
     items = {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year_id)}
     errors = []
-    for (code, part), value in values.items():
+    for (code, _part), value in values.items():
         if code not in items:
             errors.append(f"ไม่มีรายการ {code} ในกรอบการประเมินปี {assessment.fiscal_year.year}")
         elif value is not None:
@@ -41,18 +71,30 @@ def assessment_save_scores(*, assessment, values):
                 errors.append(f"{code}: {problem}")
     if errors:
         raise ValidationError(errors)
+    # Claimed before any write and in the same transaction: a refused save writes nothing.
+    assessment.version = version_claim(Assessment, assessment.pk, expected_version)
     existing = {(s.item.code, s.part): s for s in assessment.scores.select_related("item")}
     for (code, part), value in values.items():
         current = existing.get((code, part))
         if value is None:
             if current is not None:
+                _attribute(current, user)
                 current.delete()
         elif current is None:
-            Score.objects.create(assessment=assessment, item=items[code], part=part, value=value)
+            score = Score(assessment=assessment, item=items[code], part=part, value=value)
+            _attribute(score, user)
+            score.save()
         elif current.value != value:
             current.value = value
+            _attribute(current, user)
             current.save(update_fields=["value"])
     return assessment_refresh(assessment=assessment)
+
+
+def _attribute(instance, user):
+    # simple_history takes the author from here first, then from the request (HistoryRequestMiddleware).
+    if user is not None and user.is_authenticated:
+        instance._history_user = user
 
 
 def score_problem(value):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from assessments import scoring
 from assessments.models import FrameworkItem, Membership, compute_assessment, has_role
+from assessments.services import version_claim
 from ita_portal import thai
 from plans.models import AgencyUnit, Band, Measure, MeasureTemplate, Plan, Progress, ReviewComment, Transition
 
@@ -28,10 +29,24 @@ def _require_status(plan, *statuses, action):
         raise ValidationError(f"{action}ไม่ได้ เพราะแผนอยู่ในสถานะ “{plan.get_status_display()}”")
 
 
-def _record(plan, to_status, actor, comment=""):
+def plan_claim_version(*, plan, expected_version=None):
+    """Refuse a save made from a copy of the plan older than the stored one (no lost updates).
+
+    `expected_version` is the version the form or page was loaded with; by default the
+    version of `plan` as the caller loaded it. Bumps the version in the caller's transaction
+    (which locks the row until it ends) and raises EditConflict if the plan changed meanwhile."""
+    expected = plan.version if expected_version is None else expected_version
+    plan.version = version_claim(Plan, plan.pk, expected)
+
+
+def _record(plan, to_status, actor, comment="", expected_version=None, fields=()):
+    # A transition is a save of the plan: it bumps the version, so a form opened before it
+    # is refused, and of two decisions taken on the same copy only the first passes.
+    plan_claim_version(plan=plan, expected_version=expected_version)
     Transition.objects.create(plan=plan, from_status=plan.status, to_status=to_status, actor=actor, comment=comment)
     plan.status = to_status
-    plan.save(update_fields=["status", "updated_at"])
+    plan._history_user = actor
+    plan.save(update_fields=["status", "updated_at", "version", *fields])
 
 
 def question_is_urgent(figure, parts):
@@ -221,33 +236,33 @@ def uncovered_urgent_questions(plan, result=None):
 
 
 @transaction.atomic
-def plan_submit(*, plan, user, comment=""):
+def plan_submit(*, plan, user, comment="", expected_version=None):
     _require_role(user, plan, Role.STAFF, action="เสนอแผน")
     _require_status(plan, *Plan.EDITABLE, action="เสนอแผน")
     if not plan.measures.exists():
         raise ValidationError("เสนอแผนไม่ได้ เพราะแผนยังไม่มีมาตรการ")
-    _record(plan, Status.SUBMITTED, user, comment)
+    _record(plan, Status.SUBMITTED, user, comment, expected_version)
 
 
 @transaction.atomic
-def plan_request_changes(*, plan, user, comment):
+def plan_request_changes(*, plan, user, comment, expected_version=None):
     _require_role(user, plan, Role.WORKING_GROUP, action="ส่งแผนกลับให้แก้ไข")
     _require_status(plan, Status.SUBMITTED, action="ส่งแผนกลับให้แก้ไข")
     if not comment.strip():
         raise ValidationError("กรุณาระบุเหตุผลที่ส่งกลับให้แก้ไข")
-    _record(plan, Status.CHANGES_REQUESTED, user, comment)
+    _record(plan, Status.CHANGES_REQUESTED, user, comment, expected_version)
 
 
 @transaction.atomic
-def plan_approve(*, plan, user, comment=""):
+def plan_approve(*, plan, user, comment="", expected_version=None):
     _require_role(user, plan, Role.WORKING_GROUP, action="เห็นชอบแผน")
     _require_status(plan, Status.SUBMITTED, action="เห็นชอบแผน")
-    _record(plan, Status.APPROVED, user, comment)
+    _record(plan, Status.APPROVED, user, comment, expected_version)
 
 
 @transaction.atomic
 def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, meeting_number, meeting_date,
-              signature_image=None):
+              signature_image=None, expected_version=None):
     """Sign the approved plan as the agency's announcement; it is locked from then on."""
     _require_role(user, plan, Role.SIGNATORY, action="ลงนามประกาศ")
     _require_status(plan, Status.APPROVED, action="ลงนามประกาศ")
@@ -275,19 +290,27 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         plan.signature_image = signature_image
     plan.signed_by = user
     plan.signed_at = timezone.now()
-    plan.save()
-    _record(plan, Status.SIGNED, user)
+    # One save and one history row for the signing: the status with who signed, as what, and when.
+    _record(plan, Status.SIGNED, user, expected_version=expected_version, fields=SIGNING_FIELDS)
     # Generate and store the announcement once, in this transaction: a failed render rolls the signing back.
     from plans.announcement import announcement_store
 
     announcement_store(plan=plan, user=user)
 
 
+SIGNING_FIELDS = [
+    "signatory_name", "signatory_position", "announced_on", "meeting_number", "meeting_date",
+    "signature_image", "signed_by", "signed_at",
+]
+
+
 @transaction.atomic
-def plan_revise(*, plan, user, comment=""):
+def plan_revise(*, plan, user, comment="", expected_version=None):
     """Start a new revision of a signed plan; the signed one stays as it was."""
     _require_role(user, plan, Role.STAFF, action="ปรับปรุงแผน")
     _require_status(plan, Status.SIGNED, action="ปรับปรุงแผน")
+    # Serialises two clicks on "revise": the second finds the version moved and is refused.
+    plan_claim_version(plan=plan, expected_version=expected_version)
     if Plan.objects.filter(previous=plan).exists():
         raise ValidationError("แผนฉบับนี้มีฉบับปรับปรุงแล้ว")
     old_measures = list(plan.measures.prefetch_related("questions", "units"))
