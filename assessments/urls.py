@@ -1,10 +1,13 @@
 from django.urls import path
 
-from assessments import views
+from assessments import compare_views, views
 
 app_name = "assessments"
 
 urlpatterns = [
     path("assessments/<int:pk>/analysis.pdf", views.analysis_pdf, name="analysis_pdf"),
     path("assessments/<int:pk>/analysis/", views.analysis_edit, name="analysis_edit"),
+    path("compare/", compare_views.province_table, name="compare"),
+    path("compare/agency/<str:code>/trend/", compare_views.agency_trend, name="compare_trend"),
+    path("compare/agency/<str:code>/<int:year>/", compare_views.agency_compare, name="compare_agency"),
 ]

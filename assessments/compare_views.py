@@ -1,0 +1,230 @@
+import re
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+
+from assessments import comparison, scoring
+from assessments.charts import PALETTE, Series, line_chart
+from assessments.models import Assessment, FiscalYear, Membership, agencies_for, compute_assessment
+
+PAGE_SIZE = 50
+
+
+def _get_agency_for_user(request, code):
+    return get_object_or_404(agencies_for(request.user), code=code)
+
+
+def _visible_provinces(scope):
+    provinces = scope.exclude(province="").values_list("province", flat=True).order_by().distinct()
+    return sorted(provinces, key=comparison.thai_sort_key)
+
+
+def _default_province(request, provinces):
+    membership = (
+        Membership.objects.filter(user=request.user)
+        .select_related("agency")
+        .order_by("pk")
+        .first()
+    )
+    if membership is not None:
+        home = membership.agency.province if membership.agency_id else membership.province
+        if home in provinces:
+            return home
+    return provinces[0]
+
+
+# Short forms of agency types, as Thai officials write them in tables.
+TYPE_SHORT = {"sao": "อบต.", "tambon": "ทต.", "mueang": "ทม.", "nakhon": "ทน.", "pao": "อบจ.", "other": "อื่น ๆ"}
+
+# (sort key, header, whether a first click sorts highest first)
+COLUMNS = [
+    ("name", "หน่วยงาน", False),
+    ("type", "ประเภท", False),
+    ("overall", "คะแนนรวม", True),
+    ("level", "ระดับ", True),
+    ("IIT", "IIT", True),
+    ("EIT", "EIT", True),
+    ("OIT", "OIT", True),
+    ("urgent", "ตัวชี้วัดต่ำกว่า 85", True),
+    ("plan", "แผนปีถัดไป", True),
+]
+
+
+NUMBER_COLUMNS = {"overall", "IIT", "EIT", "OIT", "urgent"}  # right-aligned
+
+
+def _sort_links(base, sort):
+    """Header links: a click sorts by the column (numbers highest first), a second click reverses."""
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    links = []
+    for column, label, high_first in COLUMNS:
+        if column == key:
+            target = column if descending else f"-{column}"
+            arrow = "▼" if descending else "▲"
+        else:
+            target = f"-{column}" if high_first else column
+            arrow = ""
+        links.append({"key": column, "label": label, "url": "?" + urlencode({**base, "sort": target}), "arrow": arrow,
+                      "number": column in NUMBER_COLUMNS, "active": column == key})
+    return links
+
+
+def _sort_options():
+    options = []
+    for column, label, high_first in COLUMNS:
+        high, low = ("มากไปน้อย", "น้อยไปมาก") if high_first else ("ฮ-ก", "ก-ฮ")
+        if column == "type":
+            high, low = "อื่น ๆ ก่อน", "อบต. ก่อน"
+        if column == "level":
+            high, low = "สูงไปต่ำ", "ต่ำไปสูง"
+        if column == "plan":
+            high, low = "ก้าวหน้ามากไปน้อย", "ก้าวหน้าน้อยไปมาก"
+        pair = [(f"-{column}", f"{label} {high}"), (column, f"{label} {low}")]
+        options += pair if high_first else pair[::-1]
+    return options
+
+
+@login_required
+def province_table(request):
+    from plans.models import Plan
+
+    scope = agencies_for(request.user)
+    provinces = _visible_provinces(scope)
+    if not provinces:
+        return render(request, "compare/province.html", {"provinces": [], "years": []})
+    years = list(FiscalYear.objects.order_by("-year"))
+    province = request.GET.get("province") or _default_province(request, provinces)
+    if province not in provinces:
+        raise Http404("ไม่พบจังหวัดนี้ในข้อมูลที่ท่านมีสิทธิ์ดู")
+    fiscal_year = _chosen_year(request, scope, years)
+    frame = comparison.year_frame(fiscal_year)
+    sort = comparison.normalise_sort(request.GET.get("sort"), frame)
+    rows = comparison.province_table(scope, province, frame, sort)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    statuses = dict(Plan.Status.choices)
+    agencies = list(page.object_list)
+    for agency in agencies:
+        agency.plan_label = statuses.get(agency.plan_status, "")
+        agency.triage = scoring.triage_of(agency.overall)
+        agency.type_short = TYPE_SHORT.get(agency.agency_type, agency.get_agency_type_display())
+    base = {"province": province, "year": fiscal_year.year}
+    return render(
+        request,
+        "compare/province.html",
+        {
+            "provinces": provinces,
+            "province": province,
+            "years": years,
+            "fiscal_year": fiscal_year,
+            "page": page,
+            "agencies": agencies,
+            "columns": _sort_links(base, sort),
+            "page_query": urlencode({**base, "sort": sort}),
+            "sort": sort,
+            "sort_options": _sort_options(),
+            "next_year": fiscal_year.year + 1,
+        },
+    )
+
+
+def _chosen_year(request, scope, years):
+    raw = request.GET.get("year")
+    if raw:
+        try:
+            return next(fy for fy in years if fy.year == int(raw))
+        except (StopIteration, ValueError):
+            raise Http404("ไม่พบปีงบประมาณนี้") from None
+    latest = FiscalYear.objects.filter(assessments__agency__in=scope).order_by("-year").first()
+    if latest is None:
+        if not years:
+            raise Http404("ยังไม่มีปีงบประมาณในระบบ")
+        return years[0]
+    return latest
+
+
+@login_required
+def agency_compare(request, code, year):
+    agency = _get_agency_for_user(request, code)
+    assessment = get_object_or_404(
+        Assessment.objects.select_related("agency", "fiscal_year"), agency=agency, fiscal_year__year=year
+    )
+    frame = comparison.year_frame(assessment.fiscal_year)
+    # The level is already stored on the assessment: no level rules needed here.
+    result = compute_assessment(assessment, rules=[])
+    values = {code: figure.value for code, figure in result.figures.items()}
+    indicators = comparison.indicator_comparisons(agency, frame, values)
+    tools = comparison.tool_comparisons(frame, values, indicators)
+    overall = comparison.overall_comparison(assessment)
+    years = list(agency.assessments.order_by("-fiscal_year__year").values_list("fiscal_year__year", flat=True))
+    return render(
+        request,
+        "compare/agency.html",
+        {
+            "agency": agency,
+            "assessment": assessment,
+            "year": assessment.fiscal_year.year,
+            "overall": overall,
+            "tools": tools,
+            "indicators": indicators,
+            "years": years,
+        },
+    )
+
+
+@login_required
+def agency_trend(request, code):
+    agency = _get_agency_for_user(request, code)
+    rows = comparison.agency_trend(agency)
+    charts = {}
+    if rows:
+        labels = [str(row.year) for row in rows]
+        tool_codes = []
+        for row in rows:
+            tool_codes += [code for code in row.tools if code not in tool_codes]
+        own = [Series("คะแนนรวม", [row.overall for row in rows])] + [
+            Series(code, [row.tools.get(code) for row in rows]) for code in tool_codes
+        ]
+        versus = [
+            Series("หน่วยงานนี้", [row.overall for row in rows]),
+            Series("กลุ่มเดียวกัน", [row.peer for row in rows]),
+            Series("จังหวัด", [row.province for row in rows]),
+            Series("ประเทศ", [row.national for row in rows]),
+        ]
+        width = max(640, 110 * len(rows))
+        charts["own"] = _first_series_labelled(line_chart(
+            labels, own, title="คะแนนรวมและรายเครื่องมือ", width=width, height=320,
+            lowest=_lowest(own), digits="arabic",
+        ), len(own))
+        charts["versus"] = _first_series_labelled(line_chart(
+            labels, versus, title="คะแนนรวมเทียบค่าเฉลี่ย", width=width, height=320,
+            lowest=_lowest(versus), digits="arabic",
+        ), len(versus))
+        for row in rows:
+            row.tool_list = [(code, row.tools.get(code)) for code in tool_codes]
+    else:
+        tool_codes = []
+    return render(
+        request,
+        "compare/trend.html",
+        {"agency": agency, "rows": rows, "charts": charts, "tool_codes": tool_codes,
+         "latest": rows[-1].year if rows else None},
+    )
+
+
+def _lowest(series):
+    """The chart's floor: 50 unless a score falls below it, then the ten below the lowest score."""
+    values = [v for s in series for v in s.values if v is not None]
+    low = min(values, default=Decimal(50))
+    return min(Decimal(50), Decimal(int(low // 10) * 10))
+
+
+def _first_series_labelled(svg, count):
+    """Keep the value labels of the first line only: close lines (tools near 100, averages within a
+    point of each other) would print their labels on top of one another. The table gives every value."""
+    for colour in PALETTE[1:count]:
+        svg = re.sub(rf'<text [^>]*fill="{re.escape(colour)}">[^<]*</text>', "", svg)
+    return svg

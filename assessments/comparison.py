@@ -1,0 +1,427 @@
+"""Comparisons across agencies: the province table, one agency against its peers, an agency's trend.
+
+Query functions only; the views decide who may see what. Individual agencies are listed only
+from the queryset the caller passes (agencies_for(user)); averages and ranks are aggregates over
+every agency of the year, which are not private data.
+
+Every page costs a fixed number of queries whatever the number of agencies: averages, counts and
+ranks are computed by the database (Avg, Count with filters; a rank is 1 + the number of higher
+scores), over the indicator Score rows and Assessment.overall."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DecimalField,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from assessments import scoring
+from assessments.models import Agency, Assessment, FrameworkItem, LevelRule, Score
+
+# Averages keep 6 decimals from the database (SQLite averages in floating point); pages round half-up.
+AVERAGE = DecimalField(max_digits=12, decimal_places=6)
+SCORE = DecimalField(max_digits=7, decimal_places=4)
+
+
+LEADING_VOWELS = "เแโใไ"
+
+
+def thai_sort_key(text):
+    """Dictionary order for Thai names: a leading vowel (เ แ โ ใ ไ) is written before its consonant
+    but sorts after it (เชียงใหม่ files under ช)."""
+    if len(text) > 1 and text[0] in LEADING_VOWELS:
+        return text[1] + text[0] + text[2:]
+    return text
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    item_id: int
+    tool: str
+
+
+@dataclass(frozen=True)
+class Tool:
+    code: str
+    name: str
+    item_id: int
+    weight: Decimal | None
+    indicators: tuple  # item ids of its indicators
+
+
+@dataclass
+class YearFrame:
+    """The overall, tools and indicators of one fiscal year's framework, with their item ids."""
+
+    fiscal_year: object
+    tools: list = field(default_factory=list)
+    indicators: list = field(default_factory=list)
+
+    @property
+    def indicator_ids(self):
+        return [i.item_id for i in self.indicators]
+
+    def tool(self, code):
+        return next(t for t in self.tools if t.code == code)
+
+
+def year_frame(fiscal_year):
+    """One query: the tools and indicators of the year, in framework order."""
+    rows = list(
+        FrameworkItem.objects.filter(fiscal_year=fiscal_year, kind__in=[scoring.TOOL, scoring.INDICATOR])
+        .order_by("order")
+        .values("pk", "code", "kind", "name", "weight", "parent__code")
+    )
+    frame = YearFrame(fiscal_year=fiscal_year)
+    frame.indicators = [
+        Indicator(r["code"], r["name"], r["pk"], r["parent__code"]) for r in rows if r["kind"] == scoring.INDICATOR
+    ]
+    frame.tools = [
+        Tool(r["code"], r["name"], r["pk"], r["weight"], tuple(i.item_id for i in frame.indicators if i.tool == r["code"]))
+        for r in rows
+        if r["kind"] == scoring.TOOL
+    ]
+    return frame
+
+
+def tool_score(tool, assessment_ref):
+    """A tool's score for the assessment at `assessment_ref` (an OuterRef): the official figure when
+    published, else the mean of its indicators when every indicator has a score (the tool rule)."""
+    official = Score.objects.filter(assessment_id=assessment_ref, item_id=tool.item_id, part="").values("value")[:1]
+    computed = (
+        Score.objects.filter(assessment_id=assessment_ref, item_id__in=tool.indicators, part="")
+        .values("assessment_id")
+        .annotate(n=Count("pk"), mean=Avg("value", output_field=AVERAGE))
+        .annotate(score=Case(When(n=len(tool.indicators), then=F("mean")), default=None, output_field=AVERAGE))
+        .values("score")
+    )
+    return Coalesce(Subquery(official, output_field=AVERAGE), Subquery(computed, output_field=AVERAGE))
+
+
+# The province table's sortable columns: ?sort=<key> ascending, ?sort=-<key> descending.
+SORT_KEYS = ("name", "type", "overall", "level", "IIT", "EIT", "OIT", "urgent", "plan")
+PLAN_ORDER = {"draft": 1, "changes_requested": 2, "submitted": 3, "approved": 4, "signed": 5}
+
+
+def province_table(agencies, province, frame, sort="-overall"):
+    """Agencies of `province` among `agencies` with their result for the frame's year: overall,
+    level (and its rank), urgent indicator count, tool scores and the status of the latest plan for
+    the next year. Sorted in the database; agencies without a result come last."""
+    from plans.models import Plan
+
+    fiscal_year = frame.fiscal_year
+    rules = list(LevelRule.objects.filter(fiscal_year=fiscal_year).values_list("name", "rank"))
+    plan = Plan.objects.filter(agency=OuterRef("pk"), target_year=fiscal_year.year + 1).order_by("-revision")
+    rows = (
+        agencies.filter(province=province)
+        .annotate(
+            result=FilteredRelation("assessments", condition=Q(assessments__fiscal_year=fiscal_year)),
+            assessment_id=F("result__id"),
+            overall=F("result__overall"),
+            level=F("result__level"),
+            urgent=F("result__urgent_indicator_count"),
+            level_rank=Case(
+                *[When(result__level=name, then=Value(rank)) for name, rank in rules],
+                default=None,
+                output_field=IntegerField(),
+            ),
+            plan_id=Subquery(plan.values("pk")[:1]),
+            plan_status=Subquery(plan.values("status")[:1]),
+        )
+        .annotate(**{tool.code: tool_score(tool, OuterRef("assessment_id")) for tool in frame.tools})
+    )
+    return rows.order_by(*_ordering(sort, frame))
+
+
+def _ordering(sort, frame):
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    tools = {t.code for t in frame.tools}
+    if key not in SORT_KEYS and key not in tools:
+        key, descending = "overall", True
+    if key == "name":
+        return [F("name").desc() if descending else F("name").asc(), "code"]
+    if key == "type":  # in the order of Agency.Type: อบต., เทศบาลตำบล, เมือง, นคร, อบจ., others
+        expr = Case(*[When(agency_type=t, then=Value(i)) for i, t in enumerate(Agency.Type.values)], default=Value(99))
+    elif key == "level":
+        expr = F("level_rank")
+    elif key == "urgent":
+        expr = F("urgent")
+    elif key == "plan":
+        expr = Case(*[When(plan_status=s, then=Value(n)) for s, n in PLAN_ORDER.items()], default=Value(0))
+    else:
+        expr = F(key)
+    primary = expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True)
+    return [primary, "name", "code"]
+
+
+def normalise_sort(sort, frame):
+    key = (sort or "").lstrip("-")
+    if key in SORT_KEYS or key in {t.code for t in frame.tools}:
+        return sort
+    return "-overall"
+
+
+@dataclass
+class Comparison:
+    """One figure of an agency next to its peer group, its province and the nation."""
+
+    code: str
+    label: str
+    value: Decimal | None
+    peer: Decimal | None = None
+    province: Decimal | None = None
+    national: Decimal | None = None
+    peer_rank: int | None = None
+    peer_count: int = 0
+    national_rank: int | None = None
+    national_count: int = 0
+    kind: str = scoring.INDICATOR
+
+    @property
+    def triage(self):
+        return scoring.triage_of(self.value)
+
+    @property
+    def versus_peer(self):
+        if self.value is None or self.peer is None:
+            return None
+        return scoring.round2(self.value) - scoring.round2(self.peer)
+
+    @property
+    def versus_national(self):
+        if self.value is None or self.national is None:
+            return None
+        return scoring.round2(self.value) - scoring.round2(self.national)
+
+
+def _higher(values, item_field, value_field):
+    """Q: the row's score for an indicator is above the agency's own score for that indicator
+    (`values`: item id → Decimal). A rank is 1 + the number of such rows."""
+    scored = [(item_id, v) for item_id, v in values.items() if v is not None]
+    if not scored:
+        return Q(pk__in=[])
+    threshold = Case(*[When(**{item_field: item_id}, then=Value(v)) for item_id, v in scored], output_field=SCORE)
+    return Q(**{f"{value_field}__gt": threshold})
+
+
+def indicator_comparisons(agency, frame, values):
+    """Per indicator: the agency's score (`values`: code → Decimal), the averages of its peer group
+    (same type, same province), its province and the nation, and its rank (1 + number of higher
+    scores) in the peer group and nationally.
+
+    Two aggregate queries: the nation over the year's indicator Score rows (no join), the province
+    starting from its assessments (a few hundred), so neither joins every score to its agency."""
+    own = {i.item_id: values.get(i.code) for i in frame.indicators}
+    national = {
+        row["item_id"]: row
+        for row in Score.objects.filter(item_id__in=frame.indicator_ids, part="")
+        .values("item_id")
+        .annotate(
+            national=Avg("value", output_field=AVERAGE),
+            national_count=Count("pk"),
+            national_higher=Count("pk", filter=_higher(own, "item_id", "value")),
+        )
+        .order_by()
+    }
+    peer = Q(agency__agency_type=agency.agency_type)
+    local = {
+        row["scores__item_id"]: row
+        for row in Assessment.objects.filter(
+            fiscal_year=frame.fiscal_year,
+            agency__province=agency.province,
+            scores__item_id__in=frame.indicator_ids,
+            scores__part="",
+        )
+        .values("scores__item_id")
+        .annotate(
+            province=Avg("scores__value", output_field=AVERAGE),
+            peer=Avg("scores__value", filter=peer, output_field=AVERAGE),
+            peer_count=Count("pk", filter=peer),
+            peer_higher=Count("pk", filter=peer & _higher(own, "scores__item_id", "scores__value")),
+        )
+        .order_by()
+    }
+    own_rows = set(
+        Score.objects.filter(
+            assessment__agency=agency, assessment__fiscal_year=frame.fiscal_year, item_id__in=frame.indicator_ids, part=""
+        ).values_list("item_id", flat=True)
+    )
+    result = []
+    for indicator in frame.indicators:
+        nation, here = national.get(indicator.item_id, {}), local.get(indicator.item_id, {})
+        value = own[indicator.item_id]
+        # An agency whose indicator is computed (no Score row of its own) still counts in its rank.
+        extra = 0 if indicator.item_id in own_rows or value is None else 1
+        result.append(
+            Comparison(
+                code=indicator.code,
+                label=f"ตัวชี้วัดที่ {indicator.code} {indicator.name}",
+                value=value,
+                peer=here.get("peer"),
+                province=here.get("province"),
+                national=nation.get("national"),
+                peer_rank=here.get("peer_higher", 0) + 1 if value is not None else None,
+                peer_count=here.get("peer_count", 0) + extra,
+                national_rank=nation.get("national_higher", 0) + 1 if value is not None else None,
+                national_count=nation.get("national_count", 0) + extra,
+            )
+        )
+    return result
+
+
+def overall_comparison(assessment):
+    """The overall score against the peer group, the province and the nation, with ranks (one query
+    over Assessment.overall of the year)."""
+    agency = assessment.agency
+    province = Q(agency__province=agency.province)
+    peer = province & Q(agency__agency_type=agency.agency_type)
+    value = assessment.overall
+    higher = Q(overall__gt=value) if value is not None else Q(pk__in=[])
+    stats = Assessment.objects.filter(fiscal_year_id=assessment.fiscal_year_id, overall__isnull=False).aggregate(
+        national=Avg("overall", output_field=AVERAGE),
+        national_count=Count("pk"),
+        national_higher=Count("pk", filter=higher),
+        province=Avg("overall", filter=province, output_field=AVERAGE),
+        peer=Avg("overall", filter=peer, output_field=AVERAGE),
+        peer_count=Count("pk", filter=peer),
+        peer_higher=Count("pk", filter=peer & higher),
+    )
+    ranked = value is not None
+    return Comparison(
+        code="overall",
+        label="คะแนนรวม",
+        value=value,
+        peer=stats["peer"],
+        province=stats["province"],
+        national=stats["national"],
+        peer_rank=stats["peer_higher"] + 1 if ranked else None,
+        peer_count=stats["peer_count"],
+        national_rank=stats["national_higher"] + 1 if ranked else None,
+        national_count=stats["national_count"],
+        kind=scoring.OVERALL,
+    )
+
+
+def tool_comparisons(frame, values, indicators):
+    """Per tool: the agency's score and the mean of its indicators' group averages (a tool is the mean
+    of its indicators, so this is the group's average tool score wherever every indicator is scored)."""
+    by_code = {c.code: c for c in indicators}
+    item_code = {i.item_id: i.code for i in frame.indicators}
+    result = []
+    for tool in frame.tools:
+        rows = [by_code[item_code[item_id]] for item_id in tool.indicators]
+
+        def mean_of(attr, rows=rows):
+            parts = [getattr(r, attr) for r in rows]
+            return scoring.mean(parts) if parts and all(p is not None for p in parts) else None
+
+        result.append(
+            Comparison(
+                code=tool.code,
+                label=f"{tool.code} {tool.name}",
+                value=values.get(tool.code),
+                peer=mean_of("peer"),
+                province=mean_of("province"),
+                national=mean_of("national"),
+                kind=scoring.TOOL,
+            )
+        )
+    return result
+
+
+@dataclass
+class TrendYear:
+    year: int
+    assessment: object
+    overall: Decimal | None
+    tools: dict  # tool code → score
+    level: str
+    urgent: int
+    change: Decimal | None = None  # overall against the previous year on record (2 decimals)
+    peer: Decimal | None = None
+    province: Decimal | None = None
+    national: Decimal | None = None
+
+
+def agency_trend(agency):
+    """The agency's results over every year on record, oldest first: overall, level, tool scores
+    (official, else computed from the stored parts) and the average overall score of its peer group,
+    its province and the nation that year. Four queries, whatever the number of years or agencies."""
+    assessments = list(agency.assessments.select_related("fiscal_year").order_by("fiscal_year__year"))
+    if not assessments:
+        return []
+    nodes = {}
+    for item in FrameworkItem.objects.filter(
+        fiscal_year_id__in=[a.fiscal_year_id for a in assessments]
+    ).select_related("parent"):
+        nodes.setdefault(item.fiscal_year_id, []).append(
+            scoring.Node(
+                code=item.code,
+                kind=item.kind,
+                name=item.name,
+                parent=item.parent.code if item.parent_id else None,
+                order=item.order,
+                weight=item.weight,
+                counts_for_level=item.counts_for_level,
+                has_parts=item.has_parts,
+            )
+        )
+    official = {}
+    for assessment_id, code, part, value in Score.objects.filter(assessment__agency=agency).values_list(
+        "assessment_id", "item__code", "part", "value"
+    ):
+        official.setdefault(assessment_id, {})[(code, part)] = value
+    averages = year_averages(agency, [a.fiscal_year.year for a in assessments])
+    rows, previous = [], None
+    for assessment in assessments:
+        result = scoring.compute(nodes.get(assessment.fiscal_year_id, []), official.get(assessment.pk, {}))
+        year = assessment.fiscal_year.year
+        stats = averages.get(year, {})
+        row = TrendYear(
+            year=year,
+            assessment=assessment,
+            overall=assessment.overall,
+            tools={f.node.code: f.value for f in result.of_kind(scoring.TOOL)},
+            level=assessment.level,
+            urgent=assessment.urgent_indicator_count,
+            peer=stats.get("peer"),
+            province=stats.get("province"),
+            national=stats.get("national"),
+        )
+        if previous is not None and previous.overall is not None and row.overall is not None:
+            row.change = scoring.round2(row.overall) - scoring.round2(previous.overall)
+        rows.append(row)
+        previous = row
+    return rows
+
+
+def year_averages(agency, years):
+    """Per fiscal year: average overall score of the agency's peer group, province and the nation."""
+    province = Q(agency__province=agency.province)
+    peer = province & Q(agency__agency_type=agency.agency_type)
+    return {
+        row["fiscal_year__year"]: row
+        for row in Assessment.objects.filter(fiscal_year__year__in=years, overall__isnull=False)
+        .values("fiscal_year__year")
+        .annotate(
+            national=Avg("overall", output_field=AVERAGE),
+            province=Avg("overall", filter=province, output_field=AVERAGE),
+            peer=Avg("overall", filter=peer, output_field=AVERAGE),
+        )
+        .order_by()
+    }
