@@ -1,46 +1,93 @@
-"""Tabular import and export of the official ITA scores the NACC publishes: one row per figure.
+"""Tabular import and export of the official ITA scores the NACC publishes.
 
-Columns: agency_code, agency_name, agency_type, province, district, fiscal_year, item, score.
-`item` is a framework code of that fiscal year (overall, IIT, 7, 9.1, i3, e4, O12), matched without
-regard to case, or an EIT question with its part (e4:public, e4:survey).
+Two layouts, told apart by the header row:
 
-An import is all or nothing. `score_import_plan` reads and checks every row first, with one query
-per table, and collects every problem in Thai, naming the row as a spreadsheet shows it (header =
-row 1). Only a file without a single problem is written, by django-import-export, inside one
-transaction; the assessments it touched are then refreshed.
+- long, one row per figure: agency_code, agency_name, agency_type, province, district, fiscal_year,
+  item, score, or the Thai headers an export writes (รหัสหน่วยงาน, ชื่อหน่วยงาน, ประเภท, จังหวัด,
+  อำเภอ, ปีงบประมาณ, รายการ, คะแนน). `item` is a framework code of that fiscal year (overall, IIT, 7,
+  9.1, i3, e4, O12), matched without regard to case, or an EIT question with its part (e4:public,
+  e4:survey).
+- wide, one row per agency and fiscal year: the agency columns, then one column per item, headed
+  by its code (overall, IIT, 1 … 10, 9.1, i1, e4:public) or by its Thai name in that year's
+  framework (การปฏิบัติหน้าที่, ตัวชี้วัดที่ 1 การปฏิบัติหน้าที่). An empty cell is no figure.
+
+Only agency_code and fiscal_year (plus item and score in the long layout) are required; the name,
+type, province and district are read only to create an agency the database does not know yet.
+Files are CSV (UTF-8, BOM accepted) or .xlsx. Spreadsheet numbers arrive as floats and go to
+Decimal through their shortest repr, so 92.27 stays Decimal("92.27") and 92.275 is still refused.
+
+An import is all or nothing. `score_import_plan` reads and checks every figure first, with a
+handful of queries whatever the size of the file, and collects every problem in Thai, naming the
+row as a spreadsheet numbers it (header = row 1) and the column as the file heads it. Only a file
+without a single problem is written, by `score_import_write`, in one transaction of bulk
+statements: new agencies, an upsert of the assessments it changes with their derived summary
+(overall, level, urgent count) computed in Python, and an upsert of the new and changed scores.
+
+Audit trail: bulk statements bypass django-simple-history's signals, so scores and assessments
+written by an import get no historical rows. Every import instead writes one ImportBatch (who,
+when, the file's SHA-256, the counts and the problems); the admin keeps the file itself.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import heapq
 import io
+import itertools
+import logging
 import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
 from import_export import resources, widgets
 from import_export.fields import Field
-from import_export.results import RowResult
+from import_export.results import Error, RowResult
 
+from assessments import scoring
 from assessments.models import (
     Agency,
     Assessment,
     FiscalYear,
     FrameworkItem,
+    ImportBatch,
+    Membership,
     Score,
-    compute_assessment,
+    agencies_for,
     framework_nodes,
     level_rule_specs,
 )
-from assessments.services import assessment_refresh, score_problem
+from assessments.services import score_problem
+
+logger = logging.getLogger(__name__)
 
 COLUMNS = (
     "agency_code", "agency_name", "agency_type", "province", "district", "fiscal_year", "item", "score",
 )
+THAI_HEADERS = {
+    "agency_code": "รหัสหน่วยงาน",
+    "agency_name": "ชื่อหน่วยงาน",
+    "agency_type": "ประเภท",
+    "province": "จังหวัด",
+    "district": "อำเภอ",
+    "fiscal_year": "ปีงบประมาณ",
+    "item": "รายการ",
+    "score": "คะแนน",
+}
+THAI_COLUMNS = tuple(THAI_HEADERS[c] for c in COLUMNS)
+LONG, WIDE = "long", "wide"
+# Columns a wide file may carry besides the agency and the scores (a published table has them).
+IGNORED_WIDE_HEADERS = {"ลำดับ", "ลำดับที่", "no", "no.", "#", "ระดับ", "ระดับผลการประเมิน", "level", "หมายเหตุ", "notes"}
 
 AGENCY_TYPES = {
     **{value: value for value in Agency.Type.values},
@@ -57,6 +104,15 @@ AGENCY_TYPES = {
     "องค์การบริหารส่วนจังหวัด": Agency.Type.PAO,
 }
 AGENCY_TYPE_HINT = "sao, tambon, mueang, nakhon, pao, other หรือ อบต., ทต., ทม., ทน., อบจ."
+# How an export writes the type: short, Thai, and read back by agency_type_of.
+AGENCY_TYPE_SHORT = {
+    Agency.Type.SAO: "อบต.",
+    Agency.Type.SUBDISTRICT_MUNICIPALITY: "ทต.",
+    Agency.Type.TOWN_MUNICIPALITY: "ทม.",
+    Agency.Type.CITY_MUNICIPALITY: "ทน.",
+    Agency.Type.PAO: "อบจ.",
+    Agency.Type.OTHER: str(Agency.Type.OTHER.label),
+}
 
 PARTS = {
     "public": Score.Part.PUBLIC,
@@ -67,6 +123,14 @@ PARTS = {
 
 ARABIC_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 CENT = Decimal("0.01")
+SPACES = re.compile(r"\s+")
+# Rows per IN (…) list and per assessment chunk: under SQLite's 999 variables.
+CHUNK = 900
+# At most this many problems are kept on an ImportBatch and listed on a page.
+LISTED_PROBLEMS = 1000
+SAMPLE_SIZE = 50
+PROGRESS_EVERY = 5000
+ITEM_HINT = "overall, IIT, 1, 9.1, i1, e4:public, O12"
 
 
 def cell_text(value):
@@ -89,7 +153,7 @@ def parse_score(raw):
     if not text:
         raise ValueError("ต้องระบุคะแนน")
     try:
-        value = Decimal(text)
+        value = Decimal(text.translate(ARABIC_DIGITS))
     except InvalidOperation:
         raise ValueError(f"คะแนนต้องเป็นตัวเลข (ได้ {text})") from None
     problem = score_problem(value)
@@ -105,392 +169,856 @@ def agency_type_of(text):
     return AGENCY_TYPES.get(text.lower()) or AGENCY_TYPES.get(text.replace(" ", ""))
 
 
-def normalize_header(name):
-    return cell_text(name).lstrip("\ufeff").strip().lower()
+def header_key(text):
+    """A header or item name reduced for matching: no spaces, Arabic digits, lower case."""
+    return SPACES.sub("", cell_text(text).lstrip("\ufeff").translate(ARABIC_DIGITS)).lower()
+
+
+HEADER_ALIASES = {
+    **{header_key(c): c for c in COLUMNS},
+    **{header_key(thai): c for c, thai in THAI_HEADERS.items()},
+    header_key("ประเภทหน่วยงาน"): "agency_type",
+    header_key("ปีงบประมาณ (พ.ศ.)"): "fiscal_year",
+    header_key("ปี พ.ศ."): "fiscal_year",
+}
+
+
+def column_letter(index):
+    """Spreadsheet letter of a 0-based column index: 0 → A, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def chunked(iterable, size=CHUNK):
+    iterator = iter(iterable)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One reason a file is refused: the row as a spreadsheet numbers it (None for the whole
+    file), the column as the file heads it, and the reason in Thai."""
+
+    row: int | None
+    reason: str
+    column: str = ""
+    index: int | None = None  # 0-based column, for the spreadsheet letter
+
+    @property
+    def letter(self):
+        return column_letter(self.index) if self.index is not None else ""
+
+    def __str__(self):
+        if self.row is None:
+            return self.reason
+        if self.row == 1:
+            where = f" คอลัมน์ {self.column} ({self.letter})" if self.column else ""
+            return f"แถวที่ 1 (หัวตาราง){where}: {self.reason}"
+        if self.column:
+            return f"แถวที่ {self.row} คอลัมน์ {self.column}: {self.reason}"
+        return f"แถวที่ {self.row}: {self.reason}"
+
+    def as_json(self):
+        return {"row": self.row, "column": self.column, "letter": self.letter, "reason": self.reason,
+                "text": str(self)}
+
+
+# Reading files
 
 
 @dataclass
-class PlannedRow:
-    number: int  # as a spreadsheet shows it: header = 1, first data row = 2
-    agency_code: str = ""
-    year: int | None = None
-    item: FrameworkItem | None = None
-    part: str = ""
-    value: Decimal | None = None
-    existing: Score | None = None
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (column, full Thai message)
+class ScoreFile:
+    """An uploaded or given file, as bytes; `table()` reads it as (header, numbered rows)."""
 
-    def error(self, column, message):
-        self.errors.append((column, f"แถวที่ {self.number} คอลัมน์ {column}: {message}"))
+    name: str
+    data: bytes
+
+    @classmethod
+    def read(cls, source):
+        """From a path, bytes, or a file-like object (an upload included)."""
+        if isinstance(source, ScoreFile):
+            return source
+        if isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            try:
+                return cls(path.name, path.read_bytes())
+            except OSError:
+                raise ValidationError(f"เปิดไฟล์ {source} ไม่ได้") from None
+        if isinstance(source, (bytes, bytearray)):
+            return cls("", bytes(source))
+        name = os.path.basename(str(getattr(source, "name", "") or ""))
+        data = b"".join(source.chunks()) if hasattr(source, "chunks") else source.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        return cls(name, data)
 
     @property
-    def item_label(self):
-        return f"{self.item.code}:{self.part}" if self.part else self.item.code
+    def sha256(self):
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def is_xlsx(self):
+        return self.name.lower().endswith(".xlsx") or self.data[:4] == b"PK\x03\x04"
+
+    def table(self):
+        """(header cells, iterator of (row number, cells)); ValidationError if unreadable."""
+        return _xlsx_table(self.data) if self.is_xlsx else _csv_table(self.data)
+
+
+def _xlsx_table(data):
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        rows = workbook.active.iter_rows(values_only=True)
+        header = next(rows, None)
+    except Exception:
+        raise ValidationError("อ่านไฟล์ .xlsx ไม่ได้ (ไฟล์เสียหรือไม่ใช่ไฟล์ Excel)") from None
+    if header is None:
+        raise ValidationError("ไฟล์ว่าง ไม่มีหัวตาราง")
+
+    def numbered():
+        try:
+            # Read-only openpyxl yields an empty tuple for a missing row, so numbers stay true.
+            yield from enumerate(rows, 2)
+        finally:
+            workbook.close()
+
+    return list(header), numbered()
+
+
+def _csv_table(data):
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    try:
+        first = stream.readline()
+    except UnicodeDecodeError:
+        raise ValidationError("ไฟล์ต้องเข้ารหัส UTF-8 (ใน Excel ให้บันทึกเป็น CSV UTF-8)") from None
+    if not first.strip():
+        raise ValidationError("ไฟล์ว่าง ไม่มีหัวตาราง")
+    # Excel in some locales writes ; or tab between cells.
+    delimiter = ","
+    if "," not in first:
+        delimiter = ";" if ";" in first else ("\t" if "\t" in first else ",")
+    reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter)
+    header = next(reader)
+
+    def numbered():
+        try:
+            yield from enumerate(reader, 2)
+        except UnicodeDecodeError:
+            raise ValidationError("ไฟล์ต้องเข้ารหัส UTF-8 (ใน Excel ให้บันทึกเป็น CSV UTF-8)") from None
+        except csv.Error as e:
+            raise ValidationError(f"อ่านไฟล์ CSV ไม่ได้ ({e})") from None
+
+    return header, numbered()
+
+
+# The framework of a year, as headers and item cells name it
+
+
+class YearFramework:
+    """Resolves an item as a file names it: code (case-insensitive), `code:part`, Thai name, or
+    label ("ตัวชี้วัดที่ 1 การปฏิบัติหน้าที่"); codes win over names, and a name two items share
+    is refused as ambiguous."""
+
+    AMBIGUOUS = object()
+
+    def __init__(self, year, items):
+        self.year = year
+        self.keys = {}
+        for item in items:
+            self.keys[header_key(item.code)] = item
+        for item in items:
+            names = [item.name, item.label]
+            if item.kind == FrameworkItem.Kind.INDICATOR:
+                names.append(f"ตัวชี้วัดที่ {item.code}")
+            elif item.kind == FrameworkItem.Kind.SUB_INDICATOR:
+                names.append(f"ตัวชี้วัดย่อยที่ {item.code}")
+            for key in {header_key(name) for name in names if name}:
+                found = self.keys.get(key)
+                if found is None:
+                    self.keys[key] = item
+                elif found is not item and header_key(found.code) != key:
+                    self.keys[key] = self.AMBIGUOUS
+
+    def resolve(self, text):
+        """(item, part, None) or (None, "", Thai reason)."""
+        item = self.keys.get(header_key(text))
+        part = ""
+        if item is None and ":" in text:
+            code, _, part_text = text.rpartition(":")
+            item = self.keys.get(header_key(code))
+            if item is not None and item is not self.AMBIGUOUS:
+                part = PARTS.get(header_key(part_text))
+                if part is None:
+                    return None, "", f"ส่วนของคะแนนต้องเป็น public หรือ survey (ได้ {text})"
+                if not item.has_parts:
+                    return None, "", f"รายการ {item.code} ไม่มีคะแนนแยกส่วน public/survey (ได้ {text})"
+        if item is self.AMBIGUOUS:
+            return None, "", f"ชื่อ {text} ตรงกับหลายรายการในปีงบประมาณ {self.year} ให้ใช้รหัสรายการแทน"
+        if item is None:
+            code = text.partition(":")[0].strip() or text
+            return None, "", f"ไม่มีรายการ {code} ในกรอบการประเมินปีงบประมาณ {self.year}"
+        return item, part, None
+
+
+# The plan: every figure of a file, resolved and checked, before anything is written
+
+
+@dataclass
+class Change:
+    """One figure the import adds or changes, for the preview's sample."""
+
+    row: int
+    agency_code: str
+    agency_name: str
+    year: int
+    item: str
+    old: Decimal | None
+    new: Decimal
 
 
 @dataclass
 class ScoreImportPlan:
-    """Every row of a file resolved to (agency, fiscal year, item, part, value), with its problems."""
+    """Every figure of a file resolved to (agency, fiscal year, item, part, value), with its problems.
 
-    file_errors: list[str] = field(default_factory=list)
-    # by the library's row number (first data row = 1)
-    rows: dict[int, PlannedRow] = field(default_factory=dict)
+    `figures` maps (agency code, year) → {(item id, part): (row, value)}, in file order."""
+
+    file_name: str = ""
+    layout: str = ""
+    headers: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    rows: int = 0  # data rows with content
     blank_rows: int = 0
-    agencies: dict[str, Agency] = field(default_factory=dict)  # by code; new ones unsaved
-    assessments: dict[tuple[str, int], Assessment] = field(default_factory=dict)  # new ones unsaved
-    agencies_created: int = 0
-    assessments_created: int = 0
+    figures: dict = field(default_factory=dict)
+    fiscal_years: dict = field(default_factory=dict)  # year → FiscalYear
+    items: dict = field(default_factory=dict)  # item id → FrameworkItem (every item of the years read)
+    agency_ids: dict = field(default_factory=dict)  # code → pk, every agency in the database
+    agency_names: dict = field(default_factory=dict)  # code → name
+    new_agencies: dict = field(default_factory=dict)  # code → unsaved Agency
+    assessment_ids: dict = field(default_factory=dict)  # (code, year) → pk, existing ones
+    compared: bool = False
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    sample: list = field(default_factory=list)  # Change, first SAMPLE_SIZE in file order
 
     @property
     def errors(self):
-        return self.file_errors + [
-            message
-            for row in self.rows.values()
-            for _, message in sorted(row.errors, key=lambda error: COLUMNS.index(error[0]))
-        ]
+        return [str(problem) for problem in self.problems]
 
-    @transaction.atomic
-    def create_missing(self):
-        """Save the agencies and assessments the rows need (only for a file without errors)."""
-        for agency in self.agencies.values():
-            if agency.pk is None:
-                agency.full_clean()
-                agency.save()
-                self.agencies_created += 1
-        for assessment in self.assessments.values():
-            if assessment.pk is None:
-                assessment.save()  # a new agency's pk, saved just above, reaches agency_id here
-                self.assessments_created += 1
+    @property
+    def figure_count(self):
+        return sum(len(figures) for figures in self.figures.values())
+
+    @property
+    def assessments_new(self):
+        return sum(1 for key in self.figures if key not in self.assessment_ids)
+
+    def report(self, *, dry_run=True):
+        return ImportReport(
+            new=self.new,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            agencies_created=len(self.new_agencies),
+            assessments_created=self.assessments_new,
+            dry_run=dry_run,
+        )
 
 
-def score_import_plan(dataset, *, allowed_agency_ids=None):
-    """Resolve and check every row of `dataset` without writing anything (five queries in all).
+def score_import_plan(source, *, allowed_agency_ids=None, compare=True, progress=None):
+    """Read and check every figure of `source` without writing anything.
 
-    `allowed_agency_ids`: None for every agency; otherwise a row for any other agency, or for an
-    agency not yet in the database, is an error."""
-    plan = ScoreImportPlan()
-    headers = [normalize_header(h) for h in dataset.headers or []]
-    missing = [c for c in COLUMNS if c not in headers]
-    if missing:
-        plan.file_errors.append(f"แถวที่ 1 (หัวตาราง): ไม่มีคอลัมน์ {', '.join(missing)}")
-    repeated = sorted({h for h in headers if h in COLUMNS and headers.count(h) > 1})
-    if repeated:
-        plan.file_errors.append(f"แถวที่ 1 (หัวตาราง): คอลัมน์ {', '.join(repeated)} ซ้ำกัน")
-    if plan.file_errors:
-        return plan
-
-    raw_rows = {}
-    for index, values in enumerate(dataset, 1):
-        row = {h: cell_text(v) for h, v in zip(headers, values) if h in COLUMNS}
-        if any(row.values()):
-            raw_rows[index] = row
-        else:
-            plan.blank_rows += 1
-    if not raw_rows:
-        plan.file_errors.append("ไม่มีข้อมูลคะแนนในไฟล์ (มีแต่หัวตาราง)")
-        return plan
-
-    codes = {row["agency_code"] for row in raw_rows.values()} - {""}
-    year_texts = {row["fiscal_year"].translate(ARABIC_DIGITS) for row in raw_rows.values()}
-    years = {int(y) for y in year_texts if y.isdigit()}
-    agencies = {a.code: a for a in Agency.objects.filter(code__in=codes)}
-    fiscal_years = {fy.year: fy for fy in FiscalYear.objects.filter(year__in=years)}
-    items = {year: {} for year in fiscal_years}
-    framework = FrameworkItem.objects.filter(fiscal_year__year__in=fiscal_years).select_related("fiscal_year")
-    for item in framework:
-        items[item.fiscal_year.year][item.code.lower()] = item
-    plan.agencies = dict(agencies)
-
-    seen = {}
-    for index, raw in raw_rows.items():
-        row = PlannedRow(number=index + 1)
-        plan.rows[index] = row
-
-        code = raw["agency_code"]
-        if not code:
-            row.error("agency_code", "ต้องระบุรหัสหน่วยงาน")
-        elif len(code) > 32:
-            row.error("agency_code", f"รหัสหน่วยงานยาวได้ไม่เกิน 32 ตัวอักษร (ได้ {code})")
-        else:
-            row.agency_code = code
-
-        agency_type = agency_type_of(raw["agency_type"])
-        if agency_type is None:
-            row.error(
-                "agency_type", f"ไม่รู้จักประเภทหน่วยงาน {raw['agency_type']} (ใช้ได้: {AGENCY_TYPE_HINT})"
-            )
-
-        year_text = raw["fiscal_year"].translate(ARABIC_DIGITS)
-        if not year_text:
-            row.error("fiscal_year", "ต้องระบุปีงบประมาณ (พ.ศ.)")
-        elif not year_text.isdigit():
-            row.error("fiscal_year", f"ปีงบประมาณต้องเป็นตัวเลขปี พ.ศ. เช่น 2568 (ได้ {raw['fiscal_year']})")
-        elif int(year_text) not in fiscal_years:
-            hint = " (ใช้ปี พ.ศ. เช่น 2568)" if int(year_text) < 2400 else ""
-            row.error("fiscal_year", f"ไม่มีปีงบประมาณ {int(year_text)} ในระบบ{hint}")
-        else:
-            row.year = int(year_text)
-
-        item_text = raw["item"].translate(ARABIC_DIGITS)
-        item_code, colon, part_text = (s.strip() for s in item_text.partition(":"))
-        if not item_code:
-            row.error("item", "ต้องระบุรายการ เช่น overall, IIT, 9.1, i1, e4:public, O12")
-        elif row.year is not None:
-            row.item = items[row.year].get(item_code.lower())
-            if row.item is None:
-                row.error("item", f"ไม่มีรายการ {item_code} ในกรอบการประเมินปีงบประมาณ {row.year}")
-        if colon:
-            part = PARTS.get(part_text.lower())
-            if part is None:
-                row.error("item", f"ส่วนของคะแนนต้องเป็น public หรือ survey (ได้ {raw['item']})")
-                row.item = None
-            elif row.item is not None and not row.item.has_parts:
-                row.error(
-                    "item", f"รายการ {row.item.code} ไม่มีคะแนนแยกส่วน public/survey (ได้ {raw['item']})"
-                )
-                row.item = None
-            else:
-                row.part = part
-
+    `source`: a ScoreFile, a path, bytes, an upload, or a tablib Dataset.
+    `allowed_agency_ids`: None for every agency; otherwise a figure of any other agency, or of an
+    agency not yet in the database, is a problem. `compare` also counts new / changed / unchanged
+    figures against the database (the preview); `progress(figures_read)` is called as rows are read.
+    Queries: agencies, fiscal years, the items of each year read, and with `compare` the
+    assessments and scores of the file's agencies, in chunks."""
+    if isinstance(source, tablib.Dataset):
+        plan = ScoreImportPlan()
+        header, rows = list(source.headers or []), enumerate(source, 2)
+    else:
+        score_file = ScoreFile.read(source)
+        plan = ScoreImportPlan(file_name=score_file.name)
         try:
-            row.value = parse_score(raw["score"])
-        except ValueError as e:
-            row.error("score", str(e))
-
-        if row.agency_code:
-            agency = plan.agencies.get(row.agency_code)
-            if agency is None and allowed_agency_ids is not None:
-                row.error(
-                    "agency_code",
-                    f"ไม่มีหน่วยงานรหัส {row.agency_code} ในระบบ และไม่มีสิทธิ์เพิ่มหน่วยงานใหม่",
-                )
-            elif agency is None:
-                agency = _new_agency(row, raw, agency_type)
-                if agency is not None:
-                    plan.agencies[row.agency_code] = agency
-            elif allowed_agency_ids is not None and agency.pk not in allowed_agency_ids:
-                row.error("agency_code", f"ไม่มีสิทธิ์นำเข้าคะแนนของหน่วยงานรหัส {row.agency_code}")
-
-        if row.agency_code and row.item is not None:
-            key = (row.agency_code, row.year, row.item.code, row.part)
-            if key in seen:
-                row.error(
-                    "item",
-                    f"รายการ {row.item_label} ของหน่วยงานรหัส {row.agency_code} ปีงบประมาณ {row.year} "
-                    f"ซ้ำกับแถวที่ {seen[key]}",
-                )
-            else:
-                seen[key] = row.number
-
-    if plan.errors:
+            header, rows = score_file.table()
+        except ValidationError as e:
+            plan.problems.extend(ImportProblem(None, message) for message in e.messages)
+            return plan
+    reader = _PlanReader(plan, header, allowed_agency_ids, progress)
+    if plan.problems:
         return plan
-
-    pairs = {(row.agency_code, row.year) for row in plan.rows.values()}
-    existing = Assessment.objects.filter(agency__code__in=codes, fiscal_year__year__in=years).select_related(
-        "agency", "fiscal_year"
-    )
-    plan.assessments = {}
-    for assessment in existing:
-        key = (assessment.agency.code, assessment.fiscal_year.year)
-        if key in pairs:
-            plan.assessments[key] = assessment
-    for code, year in pairs - plan.assessments.keys():
-        plan.assessments[code, year] = Assessment(agency=plan.agencies[code], fiscal_year=fiscal_years[year])
-    scores = Score.objects.filter(
-        assessment__in=[a.pk for a in plan.assessments.values() if a.pk is not None]
-    ).select_related("assessment__agency", "assessment__fiscal_year", "item")
-    by_key = {(s.assessment.agency.code, s.assessment.fiscal_year.year, s.item_id, s.part): s for s in scores}
-    for row in plan.rows.values():
-        row.existing = by_key.get((row.agency_code, row.year, row.item.pk, row.part))
+    try:
+        reader.read(rows)
+    except ValidationError as e:
+        plan.problems.extend(ImportProblem(None, message) for message in e.messages)
+    if not plan.problems and not plan.figures:
+        plan.problems.append(ImportProblem(None, "ไม่มีข้อมูลคะแนนในไฟล์ (มีแต่หัวตาราง)"))
+    if not plan.problems and compare:
+        _compare(plan)
     return plan
 
 
-def _new_agency(row, raw, agency_type):
-    """An unsaved Agency from the row's columns, or None (with the row's errors) if they cannot make one."""
-    name, province, district = raw["agency_name"], raw["province"], raw["district"]
-    problems = len(row.errors)
-    if not name:
-        row.error("agency_name", f"ต้องระบุชื่อหน่วยงาน เพราะยังไม่มีหน่วยงานรหัส {row.agency_code} ในระบบ")
-    elif len(name) > 255:
-        row.error("agency_name", "ชื่อหน่วยงานยาวได้ไม่เกิน 255 ตัวอักษร")
-    if len(province) > 100:
-        row.error("province", "ชื่อจังหวัดยาวได้ไม่เกิน 100 ตัวอักษร")
-    if len(district) > 100:
-        row.error("district", "ชื่ออำเภอยาวได้ไม่เกิน 100 ตัวอักษร")
-    if len(row.errors) > problems or agency_type is None:
-        return None
-    return Agency(
-        code=row.agency_code, name=name, agency_type=agency_type, province=province, district=district
+class _PlanReader:
+    """One pass over the rows of a file, filling a ScoreImportPlan."""
+
+    def __init__(self, plan, header, allowed_agency_ids, progress):
+        self.plan = plan
+        self.allowed = None if allowed_agency_ids is None else set(allowed_agency_ids)
+        self.progress = progress
+        self.read_count = 0  # figures read
+        self.next_progress = PROGRESS_EVERY
+        plan.headers = [cell_text(h).lstrip("\ufeff").strip() for h in header]
+        self.width = len(plan.headers)
+        self.columns = {}  # canonical name → index
+        self.item_columns = []  # wide: (index, header)
+        self.blank_headers = []
+        self._read_header()
+        # Caches: most cells repeat (years, types, items, "100.00").
+        self.years = {}
+        self.types = {}
+        self.scores = {}
+        self.item_cells = {}
+        self.frameworks = {}
+        self.wide_columns = {}
+
+    # header
+
+    def _read_header(self):
+        plan, headers = self.plan, self.plan.headers
+        repeated = []
+        for index, text in enumerate(headers):
+            key = header_key(text)
+            column = HEADER_ALIASES.get(key)
+            if column is not None:
+                if column in self.columns:
+                    repeated.append(text)
+                else:
+                    self.columns[column] = index
+            elif not key:
+                self.blank_headers.append(index)
+            elif key not in IGNORED_WIDE_HEADERS:
+                self.item_columns.append((index, text))
+        plan.layout = LONG if ("item" in self.columns or "score" in self.columns) else WIDE
+        required = ["agency_code", "fiscal_year"] + (["item", "score"] if plan.layout == LONG else [])
+        missing = [f"{c} ({THAI_HEADERS[c]})" for c in required if c not in self.columns]
+        if missing:
+            plan.problems.append(ImportProblem(1, f"ไม่มีคอลัมน์ {', '.join(missing)}"))
+        if repeated:
+            plan.problems.append(ImportProblem(1, f"คอลัมน์ {', '.join(repeated)} ซ้ำกัน"))
+        if plan.layout == WIDE:
+            if not self.item_columns:
+                plan.problems.append(ImportProblem(
+                    1,
+                    "ไม่มีคอลัมน์คะแนน: ใช้รูปแบบแถวละคะแนน (คอลัมน์ item และ score) หรือแถวละหน่วยงาน "
+                    f"(หนึ่งคอลัมน์ต่อรายการ หัวคอลัมน์เป็นรหัสรายการ เช่น {ITEM_HINT} หรือชื่อตัวชี้วัด)",
+                ))
+        else:
+            self.item_columns = []
+
+    # rows
+
+    def read(self, rows):
+        plan = self.plan
+        plan.fiscal_years = {fy.year: fy for fy in FiscalYear.objects.all()}
+        for code, pk, name in Agency.objects.values_list("code", "pk", "name"):
+            plan.agency_ids[code] = pk
+            plan.agency_names[code] = name
+        columns = self.columns
+        self.i_code = columns["agency_code"]
+        self.i_year = columns["fiscal_year"]
+        self.i_type = columns.get("agency_type")
+        self.i_item = columns.get("item")
+        self.i_score = columns.get("score")
+        width = self.width
+        for number, cells in rows:
+            if len(cells) != width:
+                cells = self._fit(number, cells)
+                if cells is None:
+                    continue
+            if not any(cell is not None and cell != "" and (not isinstance(cell, str) or cell.strip())
+                       for cell in cells):
+                plan.blank_rows += 1
+                continue
+            plan.rows += 1
+            problems = []
+            self._read_row(number, cells, problems)
+            for index in self.blank_headers:
+                if cell_text(cells[index]):
+                    problems.append(ImportProblem(
+                        number, "มีข้อมูลในคอลัมน์ที่ไม่มีหัวตาราง", column_letter(index), index
+                    ))
+            if problems:
+                problems.sort(key=lambda p: -1 if p.index is None else p.index)
+                plan.problems.extend(problems)
+            if self.progress is not None and self.read_count >= self.next_progress:
+                self.progress(self.read_count)
+                self.next_progress = self.read_count + PROGRESS_EVERY
+
+    def _fit(self, number, cells):
+        """Pad a short row; refuse a long one that has data past the header."""
+        cells = list(cells)
+        width = self.width
+        if len(cells) < width:
+            return cells + [None] * (width - len(cells))
+        extra = [i for i in range(width, len(cells)) if cell_text(cells[i])]
+        if extra:
+            self.plan.rows += 1
+            self.plan.problems.append(ImportProblem(
+                number, f"มีข้อมูลเกินจำนวนคอลัมน์ของหัวตาราง ({width} คอลัมน์)", column_letter(extra[0]), extra[0]
+            ))
+            return None
+        return cells[:width]
+
+    def _problem(self, problems, number, column, reason):
+        index = self.columns[column]
+        problems.append(ImportProblem(number, reason, self.plan.headers[index], index))
+
+    def _read_row(self, number, cells, problems):
+        plan = self.plan
+        code = cell_text(cells[self.i_code])
+        if not code:
+            self._problem(problems, number, "agency_code", "ต้องระบุรหัสหน่วยงาน")
+            code = None
+        elif len(code) > 32:
+            self._problem(problems, number, "agency_code", f"รหัสหน่วยงานยาวได้ไม่เกิน 32 ตัวอักษร (ได้ {code})")
+            code = None
+
+        agency_type = Agency.Type.OTHER
+        if self.i_type is not None:
+            raw_type = cells[self.i_type]
+            agency_type = self.types.get(raw_type, False)
+            if agency_type is False:
+                agency_type = self.types[raw_type] = agency_type_of(cell_text(raw_type))
+            if agency_type is None:
+                self._problem(
+                    problems, number, "agency_type",
+                    f"ไม่รู้จักประเภทหน่วยงาน {cell_text(raw_type)} (ใช้ได้: {AGENCY_TYPE_HINT})",
+                )
+
+        year = self._year(number, cells[self.i_year], problems)
+
+        if code is not None and not self._agency(number, code, cells, agency_type, problems):
+            code = None
+
+        if plan.layout == LONG:
+            self._long_figure(number, cells, code, year, problems)
+        elif year is not None:
+            self._wide_figures(number, cells, code, year, problems)
+        else:
+            # No year, so no framework to read the columns with: still check every value.
+            for index, text in self.item_columns:
+                if cell_text(cells[index]):
+                    reason = self._score(cells[index])[1]
+                    if reason:
+                        problems.append(ImportProblem(number, reason, text, index))
+
+    def _year(self, number, raw, problems):
+        cached = self.years.get(raw)
+        if cached is None:
+            text = cell_text(raw).translate(ARABIC_DIGITS)
+            if not text:
+                cached = (None, "ต้องระบุปีงบประมาณ (พ.ศ.)")
+            elif not text.isdigit():
+                cached = (None, f"ปีงบประมาณต้องเป็นตัวเลขปี พ.ศ. เช่น 2568 (ได้ {cell_text(raw)})")
+            elif int(text) not in self.plan.fiscal_years:
+                hint = " (ใช้ปี พ.ศ. เช่น 2568)" if int(text) < 2400 else ""
+                cached = (None, f"ไม่มีปีงบประมาณ {int(text)} ในระบบ{hint}")
+            else:
+                cached = (int(text), None)
+            self.years[raw] = cached
+        year, reason = cached
+        if reason:
+            self._problem(problems, number, "fiscal_year", reason)
+        return year
+
+    def _agency(self, number, code, cells, agency_type, problems):
+        """Whether the row's agency may receive figures; a new one is planned from the row."""
+        plan = self.plan
+        pk = plan.agency_ids.get(code)
+        if pk is not None:
+            if self.allowed is not None and pk not in self.allowed:
+                self._problem(problems, number, "agency_code", f"ไม่มีสิทธิ์นำเข้าคะแนนของหน่วยงานรหัส {code}")
+                return False
+            return True
+        if code in plan.new_agencies:
+            return True
+        if self.allowed is not None:
+            self._problem(
+                problems, number, "agency_code", f"ไม่มีหน่วยงานรหัส {code} ในระบบ และไม่มีสิทธิ์เพิ่มหน่วยงานใหม่"
+            )
+            return False
+
+        def text(column):
+            index = self.columns.get(column)
+            return cell_text(cells[index]) if index is not None else ""
+
+        name, province, district = text("agency_name"), text("province"), text("district")
+        before = len(problems)
+        if not name:
+            if "agency_name" in self.columns:
+                self._problem(
+                    problems, number, "agency_name",
+                    f"ต้องระบุชื่อหน่วยงาน เพราะยังไม่มีหน่วยงานรหัส {code} ในระบบ",
+                )
+            else:
+                self._problem(
+                    problems, number, "agency_code",
+                    f"ไม่มีหน่วยงานรหัส {code} ในระบบ (เพิ่มคอลัมน์ agency_name เพื่อสร้างหน่วยงานใหม่)",
+                )
+        elif len(name) > 255:
+            self._problem(problems, number, "agency_name", "ชื่อหน่วยงานยาวได้ไม่เกิน 255 ตัวอักษร")
+        if len(province) > 100:
+            self._problem(problems, number, "province", "ชื่อจังหวัดยาวได้ไม่เกิน 100 ตัวอักษร")
+        if len(district) > 100:
+            self._problem(problems, number, "district", "ชื่ออำเภอยาวได้ไม่เกิน 100 ตัวอักษร")
+        if len(problems) > before or agency_type is None:
+            return False
+        plan.new_agencies[code] = Agency(
+            code=code, name=name, agency_type=agency_type, province=province, district=district
+        )
+        plan.agency_names[code] = name
+        return True
+
+    def _framework(self, year):
+        framework = self.frameworks.get(year)
+        if framework is None:
+            items = list(FrameworkItem.objects.filter(fiscal_year=self.plan.fiscal_years[year]).order_by("order"))
+            for item in items:
+                self.plan.items[item.pk] = item
+            framework = self.frameworks[year] = YearFramework(year, items)
+        return framework
+
+    def _score(self, raw):
+        cached = self.scores.get(raw)
+        if cached is None:
+            try:
+                cached = (parse_score(raw), None)
+            except ValueError as e:
+                cached = (None, str(e))
+            if len(self.scores) < 100_000:
+                self.scores[raw] = cached
+        return cached
+
+    def _add(self, number, code, year, item, part, value, problems, column):
+        figures = self.plan.figures.setdefault((code, year), {})
+        key = (item.pk, part)
+        if key in figures:
+            label = f"{item.code}:{part}" if part else item.code
+            problems.append(ImportProblem(
+                number,
+                f"รายการ {label} ของหน่วยงานรหัส {code} ปีงบประมาณ {year} ซ้ำกับแถวที่ {figures[key][0]}",
+                *column,
+            ))
+        else:
+            figures[key] = (number, value)
+            self.read_count += 1
+
+    def _long_figure(self, number, cells, code, year, problems):
+        item = part = None
+        item_text = cell_text(cells[self.i_item])
+        if not item_text:
+            self._problem(problems, number, "item", f"ต้องระบุรายการ เช่น {ITEM_HINT}")
+        elif year is not None:
+            cached = self.item_cells.get((year, item_text))
+            if cached is None:
+                cached = self.item_cells[year, item_text] = self._framework(year).resolve(item_text)
+            item, part, reason = cached
+            if reason:
+                self._problem(problems, number, "item", reason)
+        value, reason = self._score(cells[self.i_score])
+        if reason:
+            self._problem(problems, number, "score", reason)
+        if code is not None and item is not None and value is not None:
+            i = self.i_item
+            self._add(number, code, year, item, part, value, problems, (self.plan.headers[i], i))
+
+    def _wide_columns(self, year):
+        """(index, header, item, part) of every score column for `year`; header problems once."""
+        columns = self.wide_columns.get(year)
+        if columns is None:
+            framework = self._framework(year)
+            columns, seen = [], {}
+            for index, text in self.item_columns:
+                item, part, reason = framework.resolve(text)
+                if reason:
+                    self.plan.problems.append(ImportProblem(1, reason, text, index))
+                    continue
+                key = (item.pk, part)
+                if key in seen:
+                    self.plan.problems.append(ImportProblem(
+                        1, f"เป็นรายการเดียวกับคอลัมน์ {seen[key]} (รายการ {item.code})", text, index
+                    ))
+                    continue
+                seen[key] = text
+                columns.append((index, text, item, part))
+            self.wide_columns[year] = columns
+        return columns
+
+    def _wide_figures(self, number, cells, code, year, problems):
+        for index, text, item, part in self._wide_columns(year):
+            raw = cells[index]
+            if raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()):
+                continue
+            value, reason = self._score(raw)
+            if reason:
+                problems.append(ImportProblem(number, reason, text, index))
+            elif code is not None:
+                self._add(number, code, year, item, part, value, problems, (text, index))
+
+
+def _find_assessments(plan):
+    """Fill plan.assessment_ids for the (agency, year) pairs of the file that exist."""
+    year_of = {plan.fiscal_years[year].pk: year for _, year in plan.figures}
+    code_of = {}
+    for code, _ in plan.figures:
+        pk = plan.agency_ids.get(code)
+        if pk is not None:
+            code_of[pk] = code
+    plan.assessment_ids = {}
+    for chunk in chunked(code_of):
+        found = Assessment.objects.filter(agency_id__in=chunk, fiscal_year_id__in=list(year_of)).values_list(
+            "pk", "agency_id", "fiscal_year_id"
+        )
+        for pk, agency_id, fiscal_year_id in found:
+            key = (code_of[agency_id], year_of[fiscal_year_id])
+            if key in plan.figures:
+                plan.assessment_ids[key] = pk
+
+
+def _existing_by_chunk(plan):
+    """(keys, {assessment pk: {(item id, part): value}}) for the file's assessments, CHUNK at a time."""
+    for keys in chunked(plan.figures):
+        pks = [plan.assessment_ids[key] for key in keys if key in plan.assessment_ids]
+        existing = {}
+        if pks:
+            found = Score.objects.filter(assessment_id__in=pks).values_list("assessment_id", "item_id", "part", "value")
+            for assessment_id, item_id, part, value in found:
+                existing.setdefault(assessment_id, {})[item_id, part] = value
+        yield keys, existing
+
+
+def _compare(plan):
+    """Count new, changed and unchanged figures and keep the first changes in file order."""
+    _find_assessments(plan)
+    new = updated = unchanged = 0
+    sample = []  # heap of (-row, counter, Change): the SAMPLE_SIZE smallest rows
+    counter = itertools.count()
+    for keys, existing in _existing_by_chunk(plan):
+        for key in keys:
+            old = existing.get(plan.assessment_ids.get(key), {})
+            for figure_key, (row, value) in plan.figures[key].items():
+                before = old.get(figure_key)
+                if before == value:
+                    unchanged += 1
+                    continue
+                if before is None:
+                    new += 1
+                else:
+                    updated += 1
+                if len(sample) < SAMPLE_SIZE or -sample[0][0] > row:
+                    entry = (-row, next(counter), (key, figure_key, before, value))
+                    if len(sample) < SAMPLE_SIZE:
+                        heapq.heappush(sample, entry)
+                    else:
+                        heapq.heapreplace(sample, entry)
+    plan.new, plan.updated, plan.unchanged = new, updated, unchanged
+    plan.compared = True
+    plan.sample = []
+    for negative_row, _, ((code, year), (item_id, part), before, value) in sorted(sample, reverse=True):
+        item = plan.items[item_id]
+        plan.sample.append(Change(
+            row=-negative_row,
+            agency_code=code,
+            agency_name=plan.agency_names.get(code, ""),
+            year=year,
+            item=f"{item.code}:{part}" if part else item.code,
+            old=before,
+            new=value,
+        ))
+
+
+# Writing
+
+
+def assessment_summary(result):
+    """The derived fields of an assessment from its computed result (as services.assessment_refresh
+    stores them): overall to 4 places, the level's name, the number of indicators below 85."""
+    overall = result.overall.value if result.figures else None
+    return {
+        "overall": overall.quantize(Decimal("0.0001")) if overall is not None else None,
+        "level": result.level.name if result.level else "",
+        "urgent_indicator_count": sum(
+            1 for f in result.of_kind(scoring.INDICATOR) if f.triage == scoring.Triage.URGENT
+        ),
+    }
+
+
+def score_import_write(plan, *, user=None):
+    """Write a plan without problems, all or nothing, and return the ImportReport.
+
+    Bulk statements only, per chunk of assessments: new agencies, then one upsert (INSERT … ON
+    CONFLICT UPDATE) of the assessments whose figures change, carrying their derived summary
+    computed in Python with one framework load per year, and one upsert of the new and changed
+    scores. An unchanged figure, or an unchanged file, writes nothing.
+    Every value was checked by the plan (bounds, two decimals, duplicates, permissions), so the
+    database has nothing left to refuse; a concurrent import of the same agencies is reported.
+    Bulk writes bypass simple-history's signals, so the history rows of the new and changed
+    scores are written in bulk too (bulk_history_create, with the importing user), next to the
+    ImportBatch record; and the changed assessments' version is bumped, so a score page opened
+    before the import cannot silently overwrite it."""
+    if plan.problems:
+        raise ValidationError(plan.errors)
+    try:
+        with _wide_sqlite_cache(), transaction.atomic():
+            return _write(plan, user=user)
+    except IntegrityError:
+        logger.exception("score import: integrity error")
+        raise ValidationError(
+            "บันทึกไม่สำเร็จ: มีการบันทึกข้อมูลหน่วยงานหรือผลการประเมินเดียวกันพร้อมกัน กรุณานำเข้าใหม่อีกครั้ง"
+        ) from None
+
+
+@contextmanager
+def _wide_sqlite_cache():
+    """On SQLite, give this connection a page cache large enough for a national file.
+
+    Once the default cache (2 MB) spills, the writer holds the database's EXCLUSIVE lock until
+    it commits, and every page of the site (the progress page included) waits for the whole
+    write, then fails after 5 s. With the pages kept in memory the lock is held for the commit
+    only (measured: the longest read during a national import fell from 5 s to 0.05 s)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        previous = cursor.execute("PRAGMA cache_size").fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -262144")  # KiB: up to 256 MB, allocated as used
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _write(plan, user=None):
+    # The plan checked every field of a new agency (code, name, type, province, district):
+    # no full_clean per agency, which costs more than the insert.
+    agencies = list(plan.new_agencies.values())
+    Agency.objects.bulk_create(agencies, batch_size=CHUNK)
+    for agency in agencies:
+        plan.agency_ids[agency.code] = agency.pk
+    _find_assessments(plan)
+    existed = set(plan.assessment_ids)
+
+    frameworks = {}
+    for _, year in plan.figures:
+        if year not in frameworks:
+            fiscal_year_id = plan.fiscal_years[year].pk
+            frameworks[year] = (framework_nodes(fiscal_year_id), level_rule_specs(fiscal_year_id), {})
+    code_of_item = {pk: item.code for pk, item in plan.items.items()}
+
+    new = updated = unchanged = 0
+    for keys, existing in _existing_by_chunk(plan):
+        summaries, changed = [], []
+        for key in keys:
+            old = existing.get(plan.assessment_ids.get(key), {})
+            figures = []
+            for (item_id, part), (_, value) in plan.figures[key].items():
+                before = old.get((item_id, part))
+                if before == value:
+                    unchanged += 1
+                    continue
+                if before is None:
+                    new += 1
+                else:
+                    updated += 1
+                figures.append((item_id, part, value, before is None))
+            if not figures:
+                continue
+            official = {(code_of_item[item_id], part): value for (item_id, part), value in old.items()}
+            official.update(((code_of_item[item_id], part), value) for item_id, part, value, _ in figures)
+            nodes, rules, pruned = frameworks[key[1]]
+            result = scoring.compute(summary_nodes(nodes, official, pruned), official, rules)
+            code, year = key
+            summaries.append(Assessment(
+                agency_id=plan.agency_ids[code], fiscal_year=plan.fiscal_years[year], **assessment_summary(result)
+            ))
+            changed.append(figures)
+        if not summaries:
+            continue
+        # New assessments and the derived fields of changed ones in one upsert on
+        # (agency, fiscal year): bulk_update's CASE WHEN per row costs far more.
+        Assessment.objects.bulk_create(
+            summaries,
+            batch_size=CHUNK,
+            update_conflicts=True,
+            unique_fields=["agency", "fiscal_year"],
+            update_fields=["overall", "level", "urgent_indicator_count"],
+        )
+        rows = [
+            (Score(assessment_id=assessment.pk, item_id=item_id, part=part, value=value), is_new)
+            for assessment, figures in zip(summaries, changed, strict=True)
+            for item_id, part, value, is_new in figures
+        ]
+        Score.objects.bulk_create(
+            [score for score, _ in rows],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["assessment", "item", "part"],
+            update_fields=["value"],
+        )
+        for is_new in (True, False):
+            Score.history.bulk_history_create(
+                [score for score, new_row in rows if new_row is is_new],
+                batch_size=2000,
+                update=not is_new,
+                default_user=user,
+                default_change_reason="นำเข้าจากไฟล์",
+            )
+        Assessment.objects.filter(pk__in=[a.pk for a in summaries if a.pk]).update(version=F("version") + 1)
+    plan.new, plan.updated, plan.unchanged, plan.compared = new, updated, unchanged, True
+    return ImportReport(
+        new=new,
+        updated=updated,
+        unchanged=unchanged,
+        agencies_created=len(agencies),
+        assessments_created=sum(1 for key in plan.figures if key not in existed),
     )
 
 
-class ScoreWidget(widgets.DecimalWidget):
-    """A score cell: Thai reasons for bad values, two decimals out."""
+def summary_nodes(nodes, official, cache):
+    """The framework nodes `scoring.compute` needs for an assessment's summary fields.
 
-    def clean(self, value, row=None, **kwargs):
-        return parse_score(value)
+    An official figure wins over the figure computed from its parts (DOMAIN), so below an
+    indicator or sub-indicator that has one, the parts change no value the summary reads
+    (overall, tool scores for the level, indicator triage); they only add findings, which the
+    summary does not store. Dropping them makes a national indicator-level file compute 14
+    nodes per agency instead of 73. `cache` keeps one node list per set of such figures."""
+    published = tuple(
+        node.code for node in nodes
+        if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR) and (node.code, "") in official
+    )
+    kept = cache.get(published)
+    if kept is None:
+        parent_of = {node.code: node.parent for node in nodes}
+        cut = set(published)
 
-    def render(self, value, obj=None, **kwargs):
-        return "" if value is None else f"{value:.2f}"
+        def below_cut(node):
+            parent = node.parent
+            while parent is not None:
+                if parent in cut:
+                    return True
+                parent = parent_of.get(parent)
+            return False
 
-
-class ScoreResource(resources.ModelResource):
-    """Official scores keyed by business codes (agency code, fiscal year, item[:part]), never by id.
-
-    Import runs `score_import_plan` in `before_import`; rows then take their instance from the
-    plan (no query per row) and the library writes them. Any error in the plan refuses the whole
-    file. `allowed_agency_ids` (None = every agency) limits both import and export."""
-
-    agency_code = Field(attribute="assessment__agency__code", column_name="agency_code", readonly=True)
-    agency_name = Field(attribute="assessment__agency__name", column_name="agency_name", readonly=True)
-    agency_type = Field(attribute="assessment__agency__agency_type", column_name="agency_type", readonly=True)
-    province = Field(attribute="assessment__agency__province", column_name="province", readonly=True)
-    district = Field(attribute="assessment__agency__district", column_name="district", readonly=True)
-    fiscal_year = Field(attribute="assessment__fiscal_year__year", column_name="fiscal_year", readonly=True)
-    item = Field(column_name="item", readonly=True)
-    score = Field(attribute="value", column_name="score", widget=ScoreWidget())
-
-    class Meta:
-        model = Score
-        fields = COLUMNS
-        import_id_fields = ("agency_code", "fiscal_year", "item")
-        clean_model_instances = True
-        use_transactions = True
-        skip_unchanged = True
-        report_skipped = True
-
-    def __init__(self, allowed_agency_ids=None, **kwargs):
-        super().__init__(**kwargs)
-        self.allowed_agency_ids = None if allowed_agency_ids is None else set(allowed_agency_ids)
-        self.plan = None
-        self.touched = {}
-        self._current = None
-
-    # export
-
-    def get_queryset(self):
-        queryset = Score.objects.select_related("assessment__agency", "assessment__fiscal_year", "item")
-        queryset = queryset.order_by(
-            "assessment__agency__code", "assessment__fiscal_year__year", "item__order", "part"
-        )
-        if self.allowed_agency_ids is not None:
-            queryset = queryset.filter(assessment__agency_id__in=self.allowed_agency_ids)
-        return queryset
-
-    def dehydrate_item(self, score):
-        return f"{score.item.code}:{score.part}" if score.part else score.item.code
-
-    # import
-
-    def import_data(
-        self,
-        dataset,
-        dry_run=False,
-        raise_errors=False,
-        use_transactions=None,
-        collect_failed_rows=False,
-        rollback_on_validation_errors=False,
-        **kwargs,
-    ):
-        # All or nothing whoever calls: one refused row undoes every write of the file.
-        return super().import_data(
-            dataset,
-            dry_run=dry_run,
-            raise_errors=raise_errors,
-            use_transactions=True,
-            collect_failed_rows=collect_failed_rows,
-            rollback_on_validation_errors=True,
-            **kwargs,
-        )
-
-    def before_import(self, dataset, **kwargs):
-        if dataset.headers:
-            dataset.headers = [normalize_header(h) for h in dataset.headers]
-        self.touched = {}
-        self.plan = score_import_plan(dataset, allowed_agency_ids=self.allowed_agency_ids)
-        if self.plan.file_errors:
-            # Reported by the library as a base error; import_row then skips every row.
-            raise ValidationError(self.plan.file_errors)
-        if not self.plan.errors:
-            self.plan.create_missing()
-
-    def import_row(self, row, instance_loader, **kwargs):
-        planned = None
-        if self.plan is not None and not self.plan.file_errors:
-            planned = self.plan.rows.get(kwargs["row_number"])
-        if planned is None or (self.plan.errors and not planned.errors):
-            # A blank line, an unreadable file, or a good row of a file that is refused anyway.
-            row_result = self.get_row_result_class()()
-            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-            return row_result
-        self._current = planned
-        return super().import_row(row, instance_loader, **kwargs)
-
-    def before_import_row(self, row, **kwargs):
-        if self._current.errors:
-            by_column = {}
-            for column, message in self._current.errors:
-                by_column.setdefault(column, []).append(message)
-            raise ValidationError(by_column)
-
-    def get_instance(self, instance_loader, row):
-        return self._current.existing
-
-    def init_instance(self, row=None):
-        planned = self._current
-        return Score(
-            assessment=self.plan.assessments[planned.agency_code, planned.year],
-            item=planned.item,
-            part=planned.part,
-        )
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        # The plan resolved assessment and item and checked (assessment, item, part) against the
-        # file and the database; skip the per-row queries full_clean would make for them.
-        errors = dict(import_validation_errors or {})
-        if self._meta.clean_model_instances:
-            try:
-                instance.full_clean(
-                    exclude=[*errors, "assessment", "item"], validate_unique=False, validate_constraints=False
-                )
-            except ValidationError as e:
-                errors = e.update_error_dict(errors)
-        if errors:
-            raise ValidationError(errors)
-
-    def after_save_instance(self, instance, row, **kwargs):
-        self.touched[instance.assessment_id] = instance.assessment
-
-    def after_import(self, dataset, result, **kwargs):
-        super().after_import(dataset, result, **kwargs)
-        if self._is_dry_run(kwargs) or result.has_errors() or result.has_validation_errors():
-            return
-        framework = {}
-        for assessment in self.touched.values():
-            year_id = assessment.fiscal_year_id
-            if year_id not in framework:
-                framework[year_id] = (framework_nodes(year_id), level_rule_specs(year_id))
-            nodes, rules = framework[year_id]
-            assessment_refresh(assessment=assessment, result=compute_assessment(assessment, nodes, rules))
-
-    def error_messages(self, result):
-        """Every problem of an import in Thai, in file order."""
-        if self.plan is not None and self.plan.errors:
-            return self.plan.errors
-        # Anything the plan did not foresee (a database error, a model validator).
-        messages = []
-        for error in result.base_errors:
-            if isinstance(error.error, ValidationError):
-                messages.extend(error.error.messages)
-            else:
-                messages.append(f"นำเข้าไม่สำเร็จ: {error.error}")
-        for invalid in result.invalid_rows:
-            for column, column_messages in invalid.error_dict.items():
-                messages.extend(f"แถวที่ {invalid.number + 1} คอลัมน์ {column}: {m}" for m in column_messages)
-        for error_row in result.error_rows:
-            number = error_row.number + 1
-            messages.extend(f"แถวที่ {number}: บันทึกไม่สำเร็จ ({e.error})" for e in error_row.errors)
-        return messages
+        kept = cache[published] = [node for node in nodes if not below_cut(node)]
+    return kept
 
 
 @dataclass(frozen=True)
@@ -515,70 +1043,260 @@ class ImportReport:
         )
 
 
-def import_scores(source, *, dry_run=False, allowed_agency_ids=None):
+def import_scores(source, *, dry_run=False, allowed_agency_ids=None, user=None):
     """Import a file of official scores, all or nothing, and return an ImportReport.
 
-    `source`: a path, bytes, or a file-like object of CSV (UTF-8, BOM accepted) or .xlsx.
-    Raises ValidationError listing every problem in Thai; nothing is written then."""
-    dataset = load_dataset(source)
-    resource = ScoreResource(allowed_agency_ids=allowed_agency_ids)
-    with transaction.atomic():
-        result = resource.import_data(dataset, dry_run=dry_run)
-        errors = resource.error_messages(result)
-        if errors:
-            raise ValidationError(errors)
-    return ImportReport(
-        new=result.totals[RowResult.IMPORT_TYPE_NEW],
-        updated=result.totals[RowResult.IMPORT_TYPE_UPDATE],
-        unchanged=result.totals[RowResult.IMPORT_TYPE_SKIP] - resource.plan.blank_rows,
-        agencies_created=resource.plan.agencies_created,
-        assessments_created=resource.plan.assessments_created,
-        dry_run=dry_run,
+    `source`: a path, bytes, or a file-like object of CSV (UTF-8, BOM accepted) or .xlsx, in the
+    long or the wide layout. Raises ValidationError listing every problem in Thai; nothing is
+    written then. Every import that is not a dry run records an ImportBatch, done or failed."""
+    score_file = ScoreFile.read(source)
+    plan = score_import_plan(score_file, allowed_agency_ids=allowed_agency_ids, compare=dry_run)
+    if dry_run:
+        if plan.problems:
+            raise ValidationError(plan.errors)
+        return plan.report(dry_run=True)
+    batch = ImportBatch(
+        user=user,
+        file_name=score_file.name[:255] or "(ไม่มีชื่อไฟล์)",
+        sha256=score_file.sha256,
+        status=ImportBatch.Status.RUNNING,
+        rows=plan.figure_count,
     )
+    return _run(batch, plan)
 
 
-def load_dataset(source):
-    """A tablib Dataset from a path, bytes or file-like object; .xlsx by name or content, else CSV."""
-    name = ""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        name = path.name
+def _run(batch, plan):
+    """Write `plan` and record the outcome on `batch` (saved either way); raise on problems."""
+    problems = list(plan.problems)
+    report = None
+    if not problems:
         try:
-            data = path.read_bytes()
-        except OSError:
-            raise ValidationError(f"เปิดไฟล์ {source} ไม่ได้") from None
-    elif isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
+            report = score_import_write(plan, user=batch.user)
+        except ValidationError as e:
+            problems = [ImportProblem(None, message) for message in e.messages]
+    batch.finished_at = timezone.now()
+    batch.processed = batch.rows
+    if report is not None:
+        batch.status = ImportBatch.Status.DONE
+        batch.new, batch.updated, batch.unchanged = report.new, report.updated, report.unchanged
+        batch.agencies_created = report.agencies_created
+        batch.errors = []
     else:
-        name = str(getattr(source, "name", "") or "")
-        data = source.read()
-    if isinstance(data, bytes) and (name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04"):
-        try:
-            return tablib.Dataset().load(io.BytesIO(data), format="xlsx")
-        except Exception:
-            raise ValidationError("อ่านไฟล์ .xlsx ไม่ได้") from None
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationError("ไฟล์ต้องเข้ารหัส UTF-8 (ใน Excel ให้บันทึกเป็น CSV UTF-8)") from None
-    return _csv_dataset(data.lstrip("\ufeff"))
+        batch.status = ImportBatch.Status.FAILED
+        batch.errors = [problem.as_json() for problem in problems[:LISTED_PROBLEMS]]
+    batch.save()
+    if report is None:
+        raise ValidationError([str(problem) for problem in problems])
+    return report
 
 
-def _csv_dataset(text):
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise ValidationError("ไฟล์ว่าง ไม่มีหัวตาราง")
-    header, body = rows[0], rows[1:]
-    width = len(header)
-    errors = []
-    for number, cells in enumerate(body, 2):
-        if len(cells) < width:
-            cells.extend([""] * (width - len(cells)))
-        elif len(cells) > width:
-            if any(c.strip() for c in cells[width:]):
-                errors.append(f"แถวที่ {number}: มีข้อมูลเกินจำนวนคอลัมน์ของหัวตาราง ({width} คอลัมน์)")
-            del cells[width:]
-    if errors:
-        raise ValidationError(errors)
-    return tablib.Dataset(*body, headers=header)
+# The admin's two steps: preview (a dry run that keeps the file), then confirm
+
+
+def import_allowed_agency_ids(user):
+    """Agencies `user` may import scores for: None (any, and new ones) for a superuser,
+    otherwise the agencies where the user holds the staff role."""
+    if user is None or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return None
+    return set(agencies_for(user, roles=[Membership.Role.STAFF]).values_list("pk", flat=True))
+
+
+def import_sync_max_rows():
+    return getattr(settings, "IMPORT_SYNC_MAX_ROWS", 2000)
+
+
+def import_batch_preview(*, user, upload):
+    """Check an uploaded file as `user` and record an ImportBatch: previewed, with the file kept
+    for the confirm step, or failed, with every problem. Returns (batch, plan); writes no score."""
+    score_file = ScoreFile.read(upload)
+    plan = score_import_plan(score_file, allowed_agency_ids=import_allowed_agency_ids(user), compare=True)
+    batch = ImportBatch(
+        user=user,
+        file_name=score_file.name[:255] or "(ไม่มีชื่อไฟล์)",
+        sha256=score_file.sha256,
+        rows=plan.figure_count,
+        new=plan.new,
+        updated=plan.updated,
+        unchanged=plan.unchanged,
+        agencies_created=len(plan.new_agencies),
+    )
+    if plan.problems:
+        batch.status = ImportBatch.Status.FAILED
+        batch.finished_at = timezone.now()
+        batch.errors = [problem.as_json() for problem in plan.problems[:LISTED_PROBLEMS]]
+    else:
+        batch.status = ImportBatch.Status.PREVIEWED
+        extension = ".xlsx" if score_file.is_xlsx else ".csv"
+        batch.file.save(f"scores-{score_file.sha256[:16]}{extension}", ContentFile(score_file.data), save=False)
+    batch.save()
+    return batch, plan
+
+
+def import_batch_confirm(*, batch, user):
+    """Start the import of a previewed batch: in this request for a file of at most
+    IMPORT_SYNC_MAX_ROWS figures, otherwise as a background task. A batch is confirmed once."""
+    claimed = ImportBatch.objects.filter(
+        pk=batch.pk, user=user, status=ImportBatch.Status.PREVIEWED
+    ).update(status=ImportBatch.Status.QUEUED)
+    if not claimed:
+        raise ValidationError("ไฟล์นี้ยืนยันการนำเข้าไปแล้ว หรือไม่ได้อยู่ในสถานะรอยืนยัน")
+    if batch.rows > import_sync_max_rows():
+        from assessments.tasks import import_batch_task
+
+        import_batch_task.enqueue(batch.pk)
+    else:
+        import_batch_run(batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
+def import_batch_run(batch_id):
+    """Import the kept file of a queued batch (the task calls this; so does a small confirm).
+
+    The file is checked again, with the user's permissions as they are now: the database may
+    have changed since the preview. Progress (figures checked) is saved as the rows are read;
+    the write itself is one transaction, so it shows only as done or failed."""
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
+        status=ImportBatch.Status.RUNNING, processed=0
+    )
+    if not claimed:
+        return  # run already, or never confirmed
+    batch = ImportBatch.objects.select_related("user").get(pk=batch_id)
+
+    def progress(processed):
+        ImportBatch.objects.filter(pk=batch_id).update(processed=min(processed, batch.rows))
+
+    try:
+        with batch.file.open("rb") as stored:
+            score_file = ScoreFile(batch.file_name, stored.read())
+        plan = score_import_plan(
+            score_file, allowed_agency_ids=import_allowed_agency_ids(batch.user), compare=False, progress=progress
+        )
+        batch.rows = plan.figure_count
+        progress(batch.rows)  # checked: the page now shows the write
+        _run(batch, plan)
+    except ValidationError:
+        pass  # recorded on the batch by _run
+    except Exception as e:
+        logger.exception("score import batch %s failed", batch_id)
+        batch.status = ImportBatch.Status.FAILED
+        batch.finished_at = timezone.now()
+        batch.errors = [ImportProblem(None, f"นำเข้าไม่สำเร็จ: เกิดข้อผิดพลาดของระบบ ({type(e).__name__})").as_json()]
+        batch.save()
+
+
+# The resource: export in the long layout with Thai headers; import through the same plan
+
+
+class ScoreWidget(widgets.DecimalWidget):
+    """A score cell: Thai reasons for bad values, two decimals out."""
+
+    def clean(self, value, row=None, **kwargs):
+        return parse_score(value)
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return ""
+        return value if kwargs.get("force_native_type") else f"{value:.2f}"
+
+
+class ScoreResource(resources.ModelResource):
+    """Official scores keyed by business codes (agency code, fiscal year, item[:part]), never by id.
+
+    Exports the long layout with Thai headers, which the import reads back unchanged.
+    `import_data` goes through `score_import_plan` and `score_import_write` (checked first, bulk
+    writes, all or nothing), not the library's row-by-row path. `allowed_agency_ids`
+    (None = every agency) limits both import and export."""
+
+    agency_code = Field(attribute="assessment__agency__code", column_name=THAI_HEADERS["agency_code"], readonly=True)
+    agency_name = Field(attribute="assessment__agency__name", column_name=THAI_HEADERS["agency_name"], readonly=True)
+    agency_type = Field(
+        attribute="assessment__agency__agency_type", column_name=THAI_HEADERS["agency_type"], readonly=True
+    )
+    province = Field(attribute="assessment__agency__province", column_name=THAI_HEADERS["province"], readonly=True)
+    district = Field(attribute="assessment__agency__district", column_name=THAI_HEADERS["district"], readonly=True)
+    fiscal_year = Field(
+        attribute="assessment__fiscal_year__year", column_name=THAI_HEADERS["fiscal_year"], readonly=True
+    )
+    item = Field(column_name=THAI_HEADERS["item"], readonly=True)
+    score = Field(attribute="value", column_name=THAI_HEADERS["score"], widget=ScoreWidget())
+
+    class Meta:
+        model = Score
+        fields = COLUMNS
+        import_id_fields = ("agency_code", "fiscal_year", "item")
+        clean_model_instances = True
+        use_transactions = True
+
+    def __init__(self, allowed_agency_ids=None, **kwargs):
+        super().__init__(**kwargs)
+        self.allowed_agency_ids = None if allowed_agency_ids is None else set(allowed_agency_ids)
+
+    # export
+
+    def get_queryset(self):
+        return Score.objects.all()
+
+    def dehydrate_agency_type(self, score):
+        return AGENCY_TYPE_SHORT.get(score.assessment.agency.agency_type, score.assessment.agency.agency_type)
+
+    def dehydrate_item(self, score):
+        return f"{score.item.code}:{score.part}" if score.part else score.item.code
+
+    def export(self, queryset=None, **kwargs):
+        """The long layout, one row per figure, ordered by agency, year and framework order.
+        Read with values_list: a national table (≈ 90,000 figures) exports in seconds."""
+        if queryset is None:
+            queryset = self.get_queryset()
+        if self.allowed_agency_ids is not None:
+            queryset = queryset.filter(assessment__agency_id__in=self.allowed_agency_ids)
+        native = kwargs.get("force_native_type", False)
+        rows = queryset.order_by(
+            "assessment__agency__code", "assessment__fiscal_year__year", "item__order", "part"
+        ).values_list(
+            "assessment__agency__code",
+            "assessment__agency__name",
+            "assessment__agency__agency_type",
+            "assessment__agency__province",
+            "assessment__agency__district",
+            "assessment__fiscal_year__year",
+            "item__code",
+            "part",
+            "value",
+        )
+        dataset = tablib.Dataset(headers=list(THAI_COLUMNS))
+        for code, name, agency_type, province, district, year, item_code, part, value in rows.iterator(5000):
+            dataset.append((
+                code,
+                name,
+                AGENCY_TYPE_SHORT.get(agency_type, agency_type),
+                province,
+                district,
+                year,
+                f"{item_code}:{part}" if part else item_code,
+                value if native else f"{value:.2f}",
+            ))
+        return dataset
+
+    # import
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, **kwargs):
+        result = self.get_result_class()()
+        plan = score_import_plan(dataset, allowed_agency_ids=self.allowed_agency_ids, compare=dry_run)
+        try:
+            if plan.problems:
+                raise ValidationError(plan.errors)
+            if not dry_run:
+                score_import_write(plan, user=kwargs.get("user"))
+        except ValidationError as e:
+            if raise_errors:
+                raise
+            for message in e.messages:
+                result.append_base_error(Error(ValidationError(message)))
+            return result
+        result.totals[RowResult.IMPORT_TYPE_NEW] = plan.new
+        result.totals[RowResult.IMPORT_TYPE_UPDATE] = plan.updated
+        result.totals[RowResult.IMPORT_TYPE_SKIP] = plan.unchanged
+        return result

@@ -47,7 +47,12 @@ def database_from_url(url):
         # sqlite:///db.sqlite3 is relative to the project, sqlite:////srv/ita.db absolute.
         path = parsed.path[1:]
         name = path if os.path.isabs(path) else str(BASE_DIR / path)
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+        # WAL lets pages read while a background import or render writes.
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        }
     if parsed.scheme in ("postgres", "postgresql", "pgsql"):
         return {
             "ENGINE": "django.db.backends.postgresql",
@@ -177,6 +182,9 @@ TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db
 # and not a username everywhere (anyone could lock the mayor out). Locked out for
 # AXES_COOLOFF_MINUTES after AXES_FAILURE_LIMIT failures; the page is ita_portal.views.locked_out.
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Confirmed admin imports larger than this many figures run as a background task.
+IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 2000)
+
 # Bulk rendering runs WeasyPrint in this many processes (0 = in the task's own process).
 BULK_RENDER_PROCESSES = env_int("BULK_RENDER_PROCESSES", 2)
 

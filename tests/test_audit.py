@@ -118,11 +118,6 @@ def test_it_attributes_a_service_save_outside_a_request_to_the_given_user(seed_a
     assert (record.history_user, record.value) == (wg_member, Decimal("70.00"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assessments/resources.py now writes imports with bulk upserts, which bypass simple_history; "
-    "it should add Score.history.bulk_history_create(...) for the new and the changed scores",
-)
 def test_it_records_every_imported_score_in_the_history(seed_assessment, baseline, owner, tmp_path):
     path = tmp_path / "scores.csv"
     path.write_text(

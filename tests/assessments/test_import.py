@@ -2,14 +2,16 @@ import csv
 import io
 from decimal import Decimal
 
+import openpyxl
 import pytest
 import tablib
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from assessments.models import Agency, Assessment, Score, compute_assessment
+from assessments.models import Agency, Assessment, ImportBatch, Score, compute_assessment
 from assessments.resources import COLUMNS, ScoreResource, import_scores
+from assessments.services import assessment_refresh
 from tests.seed_figures import SEED_000
 
 
@@ -168,11 +170,11 @@ def test_it_refuses_an_unknown_fiscal_year(db, seed_assessment, tmp_path):
 
 def test_it_names_the_missing_columns(db, seed_assessment, tmp_path):
     before = database_state()
-    header = [c for c in COLUMNS if c not in ("district", "score")]
+    header = [c for c in COLUMNS if c not in ("fiscal_year", "score")]
 
-    message = refused_message(tmp_path, [row("overall", "90.00")[:4] + ["2568", "overall"]], header=header)
+    message = refused_message(tmp_path, [row("overall", "90.00")[:5] + ["overall"]], header=header)
 
-    assert "แถวที่ 1 (หัวตาราง): ไม่มีคอลัมน์ district, score" in message
+    assert "แถวที่ 1 (หัวตาราง): ไม่มีคอลัมน์ fiscal_year (ปีงบประมาณ), score (คะแนน)" in message
     assert database_state() == before
     assert overall_score(seed_assessment).value == Decimal("92.27")
 
@@ -322,12 +324,176 @@ def test_it_refuses_a_new_agency_to_a_scoped_import(db, agency_a, tmp_path):
     assert not Agency.objects.filter(code="N001").exists()
 
 
-def test_it_exports_a_file_that_reimports_unchanged(db, seed_assessment, tmp_path):
-    exported = ScoreResource().export()
-    assert exported.headers == list(COLUMNS)
+def write_wide(tmp_path, header, rows, name="wide.csv"):
+    return write_csv(tmp_path, rows, header=header, name=name)
 
-    path = tmp_path / "export.csv"
-    path.write_text(exported.export("csv"), encoding="utf-8")
+
+def xlsx(tmp_path, header, rows, name="scores.xlsx"):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for cells in rows:
+        sheet.append(cells)
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+def stored(assessment):
+    return dict(assessment.scores.values_list("item__code", "value"))
+
+
+def test_it_imports_the_wide_layout_headed_by_item_codes(db, agency_a, tmp_path):
+    header = ["agency_code", "fiscal_year", "overall", "1", "9.1", "e4:public"]
+    path = write_wide(tmp_path, header, [["A001", "2568", "92.27", "99.35", "87.50", "98.80"]])
+
     report = import_scores(path)
 
-    assert (report.new, report.updated, report.unchanged) == (0, 0, len(SEED_000))
+    assert report.new == 4
+    assessment = Assessment.objects.get(agency=agency_a)
+    assert set(assessment.scores.values_list("item__code", "part", "value")) == {
+        ("overall", "", Decimal("92.27")),
+        ("1", "", Decimal("99.35")),
+        ("9.1", "", Decimal("87.50")),
+        ("e4", "public", Decimal("98.80")),
+    }
+
+
+def test_it_reads_thai_indicator_names_as_wide_headers(db, agency_a, tmp_path):
+    header = ["รหัสหน่วยงาน", "ปีงบประมาณ", "คะแนนรวม", "การปฏิบัติหน้าที่", "ตัวชี้วัดที่ 2 การใช้งบประมาณ",
+              "ตัวชี้วัดที่ ๑๐", "ตัวชี้วัดย่อยที่ 9.1 ข้อมูลพื้นฐาน"]
+    path = write_wide(tmp_path, header, [["A001", "๒๕๖๘", "92.27", "99.35", "100.00", "85.00", "87.50"]])
+
+    import_scores(path)
+
+    assessment = Assessment.objects.get(agency=agency_a)
+    assert stored(assessment) == {
+        "overall": Decimal("92.27"), "1": Decimal("99.35"), "2": Decimal("100.00"), "10": Decimal("85.00"),
+        "9.1": Decimal("87.50"),
+    }
+
+
+def test_it_reads_an_empty_wide_cell_as_no_figure(db, seed_assessment, tmp_path):
+    path = write_wide(tmp_path, ["agency_code", "fiscal_year", "overall", "1"], [["A001", "2568", "", "90.00"]])
+
+    report = import_scores(path)
+
+    assert (report.new, report.updated) == (0, 1)
+    assert overall_score(seed_assessment).value == Decimal("92.27")
+
+
+def test_it_names_the_column_of_a_bad_wide_cell(db, seed_assessment, tmp_path):
+    header = ["agency_code", "fiscal_year", "การปฏิบัติหน้าที่", "2"]
+    message = refused_message(tmp_path, [["A001", "2568", "90.00", "100"], ["A001", "2567", "101", "90"]],
+                              header=header)
+
+    assert "แถวที่ 3 คอลัมน์ การปฏิบัติหน้าที่: คะแนนต้องอยู่ระหว่าง 0 ถึง 100 (ได้ 101)" in message
+
+
+def test_it_refuses_a_wide_header_that_names_no_item(db, seed_assessment, tmp_path):
+    before = database_state()
+
+    header = ["agency_code", "fiscal_year", "1", "ความพึงพอใจ"]
+    message = refused_message(tmp_path, [["A001", "2568", "90.00", "1"]], header=header)
+
+    expected = "แถวที่ 1 (หัวตาราง) คอลัมน์ ความพึงพอใจ (D): ไม่มีรายการ ความพึงพอใจ ในกรอบการประเมินปีงบประมาณ 2568"
+    assert expected in message
+    assert database_state() == before
+
+
+def test_it_refuses_two_wide_columns_for_the_same_item(db, seed_assessment, tmp_path):
+    header = ["agency_code", "fiscal_year", "1", "การปฏิบัติหน้าที่"]
+
+    message = refused_message(tmp_path, [["A001", "2568", "90.00", "90.00"]], header=header)
+
+    assert "แถวที่ 1 (หัวตาราง) คอลัมน์ การปฏิบัติหน้าที่ (D): เป็นรายการเดียวกับคอลัมน์ 1 (รายการ 1)" in message
+
+
+def test_it_refuses_the_same_agency_twice_in_the_wide_layout(db, seed_assessment, tmp_path):
+    header = ["agency_code", "fiscal_year", "overall"]
+
+    message = refused_message(tmp_path, [["A001", "2568", "90.00"], ["A001", "2568", "91.00"]], header=header)
+
+    assert "แถวที่ 3 คอลัมน์ overall: รายการ overall ของหน่วยงานรหัส A001 ปีงบประมาณ 2568 ซ้ำกับแถวที่ 2" in message
+
+
+def test_it_reads_the_thai_headers_of_the_long_layout(db, agency_a, tmp_path):
+    header = ["รหัสหน่วยงาน", "ชื่อหน่วยงาน", "ประเภท", "จังหวัด", "อำเภอ", "ปีงบประมาณ", "รายการ", "คะแนน"]
+
+    report = import_scores(write_csv(tmp_path, [row("overall", "92.27"), row("e4:public", "98.80")], header=header))
+
+    assert report.new == 2
+
+
+def test_it_keeps_xlsx_floats_exact(db, agency_a, tmp_path):
+    header = ["agency_code", "fiscal_year", "overall", "1", "2", "3"]
+    path = xlsx(tmp_path, header, [["A001", 2568, 92.27, 99.35, 100.0, 0.1]])
+
+    import_scores(path)
+
+    assert stored(Assessment.objects.get(agency=agency_a)) == {
+        "overall": Decimal("92.27"), "1": Decimal("99.35"), "2": Decimal("100.00"), "3": Decimal("0.10"),
+    }
+
+
+def test_it_refuses_an_xlsx_float_with_three_decimals(db, seed_assessment, tmp_path):
+    path = xlsx(tmp_path, ["agency_code", "fiscal_year", "overall"], [["A001", 2568, 92.275]])
+
+    with pytest.raises(ValidationError) as refused:
+        import_scores(path)
+
+    assert refused.value.messages == ["แถวที่ 2 คอลัมน์ overall: คะแนนมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (ได้ 92.275)"]
+
+
+def test_it_numbers_rows_past_a_blank_xlsx_row(db, seed_assessment, tmp_path):
+    path = xlsx(tmp_path, ["agency_code", "fiscal_year", "overall"], [["A001", 2568, 90], [], ["A001", 2568, 101]])
+
+    with pytest.raises(ValidationError) as refused:
+        import_scores(path)
+
+    assert refused.value.messages[0].startswith("แถวที่ 4 คอลัมน์ overall:")
+
+
+def test_it_stores_the_same_summary_as_a_refresh(db, agency_a, tmp_path):
+    import_scores(write_csv(tmp_path, seed_rows()))
+    assessment = Assessment.objects.get(agency=agency_a)
+    imported = (assessment.overall, assessment.level, assessment.urgent_indicator_count)
+
+    assessment_refresh(assessment=assessment)
+    assessment.refresh_from_db()
+
+    assert imported == (assessment.overall, assessment.level, assessment.urgent_indicator_count)
+    assert imported == (Decimal("92.27"), "ผ่านดี", 0)
+
+
+def test_it_records_an_import_batch(db, agency_a, tmp_path):
+    path = write_csv(tmp_path, seed_rows())
+
+    import_scores(path)
+
+    batch = ImportBatch.objects.get()
+    assert (batch.file_name, batch.status, batch.rows, batch.new) == ("scores.csv", "done", len(SEED_000), len(SEED_000))
+
+
+def test_it_records_a_refused_import_with_its_problems(db, seed_assessment, tmp_path):
+    with pytest.raises(ValidationError):
+        import_scores(write_csv(tmp_path, [row("1", "101")]))
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed"
+    assert batch.errors[0]["text"] == "แถวที่ 2 คอลัมน์ score: คะแนนต้องอยู่ระหว่าง 0 ถึง 100 (ได้ 101)"
+
+
+def test_it_records_no_batch_for_a_dry_run(db, seed_assessment, tmp_path):
+    import_scores(write_csv(tmp_path, [row("1", "90.00")]), dry_run=True)
+
+    assert not ImportBatch.objects.exists()
+
+
+def test_it_imports_through_the_resource_as_well(db, seed_assessment):
+    dataset = tablib.Dataset(row("1", "90.00"), headers=COLUMNS)
+
+    result = ScoreResource().import_data(dataset)
+
+    assert not result.has_errors()
+    assert seed_assessment.scores.get(item__code="1").value == Decimal("90.00")

@@ -1,0 +1,137 @@
+"""What keeps a national import fast: a bounded number of queries, chunked bulk writes that stay
+all or nothing, no write at all for an unchanged file, and a summary computed in Python.
+The national timings themselves are measured by scripts/bench_import.py."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from assessments import resources, scoring
+from assessments.models import Agency, Assessment, ImportBatch, Score, framework_nodes, level_rule_specs
+from assessments.resources import assessment_summary, import_scores, score_import_plan, summary_nodes
+from tests.seed_figures import SEED_000
+
+HEADER = ["agency_code", "agency_name", "agency_type", "province", "district", "fiscal_year", "item", "score"]
+INDICATORS = ["overall", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]
+
+
+def national_csv(agencies, value="90.00", last=None):
+    """`agencies` synthetic agencies × overall and indicators 1–10, as bytes."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    for n in range(agencies):
+        for code in INDICATORS:
+            writer.writerow([f"GEN{n:05d}", f"อบต.ทดสอบ{n}", "อบต.", "ขอนแก่น", "เมือง", 2568, code, value])
+    if last:
+        writer.writerow(last)
+    return buffer.getvalue().encode()
+
+
+def queries(fn):
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_it_imports_more_agencies_in_the_same_number_of_queries(db):
+    few = len(queries(lambda: import_scores(national_csv(3))))
+    Agency.objects.filter(code__startswith="GEN").delete()
+
+    many = len(queries(lambda: import_scores(national_csv(8))))
+
+    # Equal while the rows fit one INSERT batch (SQLite: 999 parameters, 99 history rows); beyond
+    # that, one INSERT more per batch, never one query per row.
+    assert many == few
+
+
+def test_it_checks_a_file_in_a_constant_number_of_queries(db):
+    import_scores(national_csv(3))
+    few = len(queries(lambda: score_import_plan(national_csv(3), compare=True)))
+
+    many = len(queries(lambda: score_import_plan(national_csv(40), compare=True)))
+
+    assert many == few <= 8
+
+
+def test_it_writes_nothing_for_an_unchanged_file(db):
+    import_scores(national_csv(5))
+
+    sql = queries(lambda: import_scores(national_csv(5)))
+
+    writes = [q for q in sql if q.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert [q.split("(")[0] for q in writes] == ['INSERT INTO "assessments_importbatch" ']
+
+
+def test_it_imports_across_chunks(db, monkeypatch):
+    monkeypatch.setattr(resources, "CHUNK", 4)
+
+    report = import_scores(national_csv(10))
+
+    assert (report.new, report.agencies_created, report.assessments_created) == (110, 10, 10)
+    assert Assessment.objects.filter(agency__code__startswith="GEN", overall=Decimal("90.00")).count() == 10
+
+
+def test_it_updates_across_chunks(db, monkeypatch):
+    monkeypatch.setattr(resources, "CHUNK", 4)
+    import_scores(national_csv(10))
+
+    report = import_scores(national_csv(10, value="80.00"))
+
+    assert (report.new, report.updated, report.unchanged) == (0, 110, 0)
+    assert set(Assessment.objects.values_list("overall", "urgent_indicator_count")) == {(Decimal("80.00"), 10)}
+
+
+def test_it_writes_nothing_when_the_last_row_of_a_chunked_file_is_bad(db, monkeypatch):
+    monkeypatch.setattr(resources, "CHUNK", 4)
+    bad = ["GEN00009", "อบต.ทดสอบ9", "อบต.", "ขอนแก่น", "เมือง", 2568, "9.1", "99.999"]
+
+    with pytest.raises(ValidationError) as refused:
+        import_scores(national_csv(10, last=bad))
+
+    assert refused.value.messages == ["แถวที่ 112 คอลัมน์ score: คะแนนมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง (ได้ 99.999)"]
+    assert not Agency.objects.exists()
+    assert not Score.objects.exists()
+
+
+def test_it_records_bulk_writes_in_the_history_and_an_import_batch(db):
+    import_scores(national_csv(2))
+
+    # Bulk writes bypass simple-history's signals; the import writes the history rows in bulk.
+    assert Score.history.filter(history_type="+").count() == 22
+    assert ImportBatch.objects.get().new == 22
+
+
+def test_it_reports_progress_while_checking(db, monkeypatch):
+    monkeypatch.setattr(resources, "PROGRESS_EVERY", 10)
+    seen = []
+
+    score_import_plan(national_csv(3), progress=seen.append)
+
+    assert seen == [10, 20, 30]
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        SEED_000,
+        {key: value for key, value in SEED_000.items() if key[0].isdigit() or key[0] == "overall"},
+        {key: value for key, value in SEED_000.items() if not key[0][0].isdigit() and key[0] != "overall"},
+        {key: value for key, value in SEED_000.items() if key[0] not in ("10", "1", "overall")},
+        {("9", ""): "40.00", ("9.1", ""): "100.00"},
+    ],
+    ids=["seed 000", "indicators", "questions only", "some indicators missing", "partial"],
+)
+def test_it_computes_the_same_summary_from_the_pruned_framework(fy2568, figures):
+    nodes, rules = framework_nodes(fy2568.pk), level_rule_specs(fy2568.pk)
+    official = {key: Decimal(value) for key, value in figures.items()}
+
+    pruned = summary_nodes(nodes, official, {})
+
+    full = assessment_summary(scoring.compute(nodes, official, rules))
+    assert assessment_summary(scoring.compute(pruned, official, rules)) == full
