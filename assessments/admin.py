@@ -3,28 +3,34 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpResponseRedirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+from import_export.forms import ExportForm
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject, ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from assessments import scoring
-from import_export.admin import ImportExportMixin
-
 from assessments.models import (
     Agency,
     Assessment,
     FiscalYear,
     FrameworkItem,
+    ImportBatch,
     LevelRule,
     Membership,
     Score,
@@ -40,15 +46,6 @@ from assessments.resources import (  # the score import and export (ScoreAdmin)
     import_batch_preview,
     import_sync_max_rows,
 )
-from django.contrib import messages
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path
-from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_POST
-from import_export.formats import base_formats
-from import_export.forms import ExportForm
-from assessments.models import ImportBatch
 from assessments.services import (
     STALE_EDIT_MESSAGE,
     EditConflict,
@@ -345,7 +342,7 @@ class ScoreField(forms.CharField):
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ValidationError(f"{self.item_label}: “{value}” ไม่ใช่ตัวเลข")
+            raise ValidationError(f"{self.item_label}: “{value}” ไม่ใช่ตัวเลข") from None
         problem = score_problem(number)
         if problem:
             raise ValidationError(f"{self.item_label}: {problem} (กรอก {value})")
@@ -570,7 +567,8 @@ def build_score_sections(form, result):
 class AgencyForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = "__all__"
+        fields = ["code", "name", "agency_type", "district", "province", "emblem", "table_digits",
+                  "signing_pkcs12", "signing_pkcs12_password"]
         # A FileField, not an ImageField: clean_emblem reads the content and answers in Thai.
         field_classes = {"emblem": forms.FileField}
 

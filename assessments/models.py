@@ -1,7 +1,7 @@
 from decimal import Decimal
 
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -421,6 +421,9 @@ class AnalysisText(models.Model):
         verbose_name = "บทวิเคราะห์รายตัวชี้วัด"
         verbose_name_plural = "บทวิเคราะห์รายตัวชี้วัด"
         constraints = [models.UniqueConstraint(fields=["assessment", "item"], name="unique_analysis_per_item")]
+
+    def __str__(self):
+        return f"บทวิเคราะห์ตัวชี้วัดที่ {self.item.code}"
 
 
 class ImportBatch(models.Model):

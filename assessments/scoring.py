@@ -10,7 +10,7 @@ reports each difference over 0.01 as a warning (the rule is certain) or a note
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 
 CENT = Decimal("0.01")
 TOLERANCE = Decimal("0.01")
@@ -21,7 +21,7 @@ OVERALL, TOOL, INDICATOR, SUB_INDICATOR, QUESTION = "overall", "tool", "indicato
 PUBLIC, SURVEY = "public", "survey"
 
 
-class Triage(str, Enum):
+class Triage(StrEnum):
     URGENT = "urgent"
     IMPROVE = "improve"
     MAINTAIN = "maintain"
@@ -177,9 +177,12 @@ def level_of(overall, tool_scores, rules):
     for rule in sorted(rules, key=lambda r: r.rank, reverse=True):
         if shown_overall < rule.min_overall:
             continue
-        if rule.min_each_tool is not None and not tools_missing:
-            if any(round2(score) < rule.min_each_tool for score in tool_scores):
-                continue
+        if (
+            rule.min_each_tool is not None
+            and not tools_missing
+            and any(round2(score) < rule.min_each_tool for score in tool_scores)
+        ):
+            continue
         needed_tools = rule.min_each_tool is not None
         return LevelOutcome(rule.name, rule.passed, tools_checked=not (needed_tools and tools_missing))
     return None
@@ -243,18 +246,21 @@ def compute(nodes, official, rules=()):
                 figure.computed = mean(k.value for k in kids)
             figure.estimated = inputs_estimated or node.kind == SUB_INDICATOR
         figures[node.code] = figure
-        if figure.official is not None and figure.computed is not None:
-            if abs(figure.official - figure.computed) > TOLERANCE:
-                findings.append(
-                    Finding(
-                        kind="note" if figure.estimated else "warning",
-                        code=node.code,
-                        label=node_label(node),
-                        official=figure.official,
-                        computed=figure.computed,
-                        basis=_indicator_basis(node, kids) if node.kind == INDICATOR else _BASIS[node.kind],
-                    )
+        if (
+            figure.official is not None
+            and figure.computed is not None
+            and abs(figure.official - figure.computed) > TOLERANCE
+        ):
+            findings.append(
+                Finding(
+                    kind="note" if figure.estimated else "warning",
+                    code=node.code,
+                    label=node_label(node),
+                    official=figure.official,
+                    computed=figure.computed,
+                    basis=_indicator_basis(node, kids) if node.kind == INDICATOR else _BASIS[node.kind],
                 )
+            )
         return figure
 
     for root in children.get(None, []):

@@ -216,6 +216,9 @@ class ReviewComment(models.Model):
         verbose_name_plural = "ความเห็นของคณะทำงาน"
         ordering = ["created_at", "pk"]
 
+    def __str__(self):
+        return self.body[:60]
+
 
 class Transition(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="transitions", verbose_name="แผน")
@@ -229,6 +232,9 @@ class Transition(models.Model):
         verbose_name = "ประวัติการพิจารณา"
         verbose_name_plural = "ประวัติการพิจารณา"
         ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display() or '-'} → {self.get_to_status_display()}"
 
 
 class Progress(models.Model):
@@ -258,6 +264,9 @@ class Progress(models.Model):
         verbose_name_plural = "ผลการดำเนินงาน"
         ordering = ["measure", "quarter"]
         constraints = [models.UniqueConstraint(fields=["measure", "quarter"], name="unique_progress_per_quarter")]
+
+    def __str__(self):
+        return f"ไตรมาส {self.quarter}: {self.get_status_display()}"
 
 
 def _document_path(instance, filename):
@@ -322,6 +331,9 @@ class BulkRenderJob(models.Model):
         verbose_name = "งานสร้างเอกสารจำนวนมาก"
         verbose_name_plural = "งานสร้างเอกสารจำนวนมาก"
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ปี {self.fiscal_year} {self.province or 'ทุกจังหวัด'}"
 
     @property
     def percent(self):

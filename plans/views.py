@@ -37,7 +37,7 @@ def _get_measure_for_user(request, plan, measure_id):
     try:
         return plan.measures.get(pk=int(measure_id))
     except (Measure.DoesNotExist, TypeError, ValueError):
-        raise Http404("ไม่พบมาตรการนี้ในแผน")
+        raise Http404("ไม่พบมาตรการนี้ในแผน") from None
 
 
 def _error_text(error):

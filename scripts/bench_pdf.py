@@ -45,7 +45,8 @@ def median_ms(fn, runs=RUNS):
 
 def main():
     call_command("migrate", verbosity=0)
-    call_command("setup_demo", verbosity=0, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("setup_demo", verbosity=0, stdout=quiet)
 
     from io import BytesIO
 

@@ -7,8 +7,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from assessments.admin import AgencyScopedAdmin
 from assessments import urls as assessment_urls
+from assessments.admin import AgencyScopedAdmin
 from plans import urls as plan_urls
 from plans.models import Plan, Progress, ReviewComment
 from plans.services import (

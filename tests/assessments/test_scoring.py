@@ -7,7 +7,7 @@ import pytest
 from assessments import scoring
 from assessments.models import compute_assessment, framework_nodes, level_rule_specs
 from assessments.scoring import LevelRuleSpec, Triage, level_of, round2, triage_of
-from tests.seed_figures import SEED_000, SEED_000_INDICATORS, SEED_000_IIT_QUESTIONS
+from tests.seed_figures import SEED_000, SEED_000_IIT_QUESTIONS, SEED_000_INDICATORS
 
 D = Decimal
 

@@ -19,5 +19,5 @@ class Command(BaseCommand):
                 agency__code=agency_code, fiscal_year__year=fiscal_year
             )
         except Assessment.DoesNotExist:
-            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {fiscal_year}")
+            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {fiscal_year}") from None
         self.stdout.write(json.dumps(assessment_summary(assessment), ensure_ascii=False, indent=2))

@@ -18,10 +18,10 @@ class Command(BaseCommand):
                 agency__code=agency_code, fiscal_year__year=assessed_year
             )
         except Assessment.DoesNotExist:
-            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {assessed_year}")
+            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {assessed_year}") from None
         try:
             plan, created = plan_draft_from_assessment(assessment=assessment, check_role=False)
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages))
+            raise CommandError(" ".join(error.messages)) from error
         verb = "สร้างร่างแผนแล้ว" if created else "มีแผนอยู่แล้ว ไม่สร้างซ้ำ"
         self.stdout.write(f"{verb}: {plan} (รหัส {plan.pk}) มาตรการ {plan.measures.count()} รายการ")

@@ -23,7 +23,7 @@ class Command(BaseCommand):
                 agency__code=agency_code, fiscal_year__year=assessed_year
             )
         except Assessment.DoesNotExist:
-            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {assessed_year}")
+            raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {assessed_year}") from None
         if kind == "analysis":
             data = render_analysis(assessment)
         else:

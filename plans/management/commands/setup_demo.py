@@ -34,7 +34,7 @@ class Command(BaseCommand):
         users = self._users()
         self._plans(users)
         self.stdout.write(self.style.SUCCESS("ข้อมูลตัวอย่างพร้อมใช้งาน"))
-        self.stdout.write("เปิด http://127.0.0.1:8000/ แล้วเข้าสู่ระบบด้วยบัญชีสาธิต (รหัสผ่านทุกบัญชี: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"เปิด http://127.0.0.1:8000/ แล้วเข้าสู่ระบบด้วยบัญชีสาธิต (รหัสผ่านทุกบัญชี: {DEMO_PASSWORD})")
         self.stdout.write("  admin      ผู้ดูแลระบบ (จัดการกรอบการประเมิน หน่วยงาน และผู้ใช้)")
         self.stdout.write("  staff      เจ้าหน้าที่ อบต.พลสงคราม และหน่วยงานสาธิต: กรอกคะแนน จัดทำแผน บันทึกผล")
         self.stdout.write("  workgroup  คณะทำงาน: พิจารณา ให้ความเห็น เห็นชอบหรือส่งกลับ")
