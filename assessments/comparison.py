@@ -369,18 +369,7 @@ def agency_trend(agency):
     for item in FrameworkItem.objects.filter(
         fiscal_year_id__in=[a.fiscal_year_id for a in assessments]
     ).select_related("parent"):
-        nodes.setdefault(item.fiscal_year_id, []).append(
-            scoring.Node(
-                code=item.code,
-                kind=item.kind,
-                name=item.name,
-                parent=item.parent.code if item.parent_id else None,
-                order=item.order,
-                weight=item.weight,
-                counts_for_level=item.counts_for_level,
-                has_parts=item.has_parts,
-            )
-        )
+        nodes.setdefault(item.fiscal_year_id, []).append(item.as_node())
     official = {}
     for assessment_id, code, part, value in Score.objects.filter(assessment__agency=agency).values_list(
         "assessment_id", "item__code", "part", "value"

@@ -157,6 +157,21 @@ class FrameworkItem(models.Model):
 
     natural_key.dependencies = ["assessments.fiscalyear"]
 
+    def as_node(self):
+        """This item as the scoring engine sees it (select_related("parent") to avoid a query)."""
+        from assessments import scoring
+
+        return scoring.Node(
+            code=self.code,
+            kind=self.kind,
+            name=self.name,
+            parent=self.parent.code if self.parent_id else None,
+            order=self.order,
+            weight=self.weight,
+            counts_for_level=self.counts_for_level,
+            has_parts=self.has_parts,
+        )
+
 
 class LevelRuleManager(models.Manager):
     use_in_migrations = True
@@ -299,22 +314,9 @@ class Score(models.Model):
 
 def framework_nodes(fiscal_year):
     """The year's framework as scoring nodes, in one query."""
-    from assessments import scoring
 
     items = FrameworkItem.objects.filter(fiscal_year=fiscal_year).select_related("parent").order_by("order")
-    return [
-        scoring.Node(
-            code=item.code,
-            kind=item.kind,
-            name=item.name,
-            parent=item.parent.code if item.parent_id else None,
-            order=item.order,
-            weight=item.weight,
-            counts_for_level=item.counts_for_level,
-            has_parts=item.has_parts,
-        )
-        for item in items
-    ]
+    return [item.as_node() for item in items]
 
 
 def level_rule_specs(fiscal_year):
