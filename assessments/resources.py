@@ -869,10 +869,10 @@ def score_import_write(plan, *, user=None):
     scores. An unchanged figure, or an unchanged file, writes nothing.
     Every value was checked by the plan (bounds, two decimals, duplicates, permissions), so the
     database has nothing left to refuse; a concurrent import of the same agencies is reported.
-    Bulk writes bypass simple-history's signals, so the history rows of the new and changed
-    scores are written in bulk too (bulk_history_create, with the importing user), next to the
-    ImportBatch record; and the changed assessments' version is bumped, so a score page opened
-    before the import cannot silently overwrite it."""
+    Bulk writes bypass simple-history's signals: the ImportBatch (who, when, the file's hash,
+    the counts) is the audit trail of an import; per-score history rows would double the write
+    time. The changed assessments' version is bumped, so a score page opened before the import
+    cannot silently overwrite it."""
     if plan.problems:
         raise ValidationError(plan.errors)
     try:
@@ -938,7 +938,7 @@ def _write(plan, user=None):
                     new += 1
                 else:
                     updated += 1
-                figures.append((item_id, part, value, before is None))
+                figures.append((item_id, part, value, before))
             if not figures:
                 continue
             official = {(code_of_item[item_id], part): value for (item_id, part), value in old.items()}
@@ -961,26 +961,18 @@ def _write(plan, user=None):
             unique_fields=["agency", "fiscal_year"],
             update_fields=["overall", "level", "urgent_indicator_count"],
         )
-        rows = [
-            (Score(assessment_id=assessment.pk, item_id=item_id, part=part, value=value), is_new)
-            for assessment, figures in zip(summaries, changed, strict=True)
-            for item_id, part, value, is_new in figures
-        ]
         Score.objects.bulk_create(
-            [score for score, _ in rows],
+            [
+                Score(assessment_id=assessment.pk, item_id=item_id, part=part, value=value)
+                for assessment, figures in zip(summaries, changed, strict=True)
+                for item_id, part, value, _ in figures
+            ],
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["assessment", "item", "part"],
             update_fields=["value"],
         )
-        for is_new in (True, False):
-            Score.history.bulk_history_create(
-                [score for score, new_row in rows if new_row is is_new],
-                batch_size=2000,
-                update=not is_new,
-                default_user=user,
-                default_change_reason="นำเข้าจากไฟล์",
-            )
+        # A score page opened before the import must not silently overwrite it.
         Assessment.objects.filter(pk__in=[a.pk for a in summaries if a.pk]).update(version=F("version") + 1)
     plan.new, plan.updated, plan.unchanged, plan.compared = new, updated, unchanged, True
     return ImportReport(

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from assessments.admin import (
@@ -103,9 +104,22 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     list_filter = ["target_year", "status", "agency__province"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "agency__code", "title"]
-    fields = ["agency", "assessment", "target_year", "revision", "status", "title", "background"]
-    readonly_fields = ["agency", "assessment", "target_year", "revision", "status"]
+    fields = ["agency", "assessment", "target_year", "revision", "status", "documents", "title", "background"]
+    readonly_fields = ["agency", "assessment", "target_year", "revision", "status", "documents"]
     inlines = [MeasureInline, TransitionInline]
+
+    @admin.display(description="เอกสาร")
+    def documents(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        links = [
+            (reverse("plans:document", args=[obj.pk, "plan"]), "แผนมาตรการ"),
+            (reverse("plans:document", args=[obj.pk, "announcement"]), "ประกาศ" if obj.is_signed else "ร่างประกาศ"),
+        ]
+        if obj.is_signed:
+            links.append((reverse("plans:document", args=[obj.pk, "progress"]), "รายงานผลการดำเนินงาน"))
+        links.append((reverse("assessments:analysis_pdf", args=[obj.assessment_id]), "รายงานการวิเคราะห์"))
+        return format_html_join(" · ", '<a href="{}">{} (PDF)</a>', links)
 
     @admin.display(description="สถานะ", ordering="status")
     def status_badge(self, obj):
@@ -113,7 +127,7 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
 
     @admin.display(description="หน้าพิจารณาแผน")
     def portal_link(self, obj):
-        return format_html('<a href="/plans/{}/">เปิด</a>', obj.pk)
+        return format_html('<a href="{}">เปิด</a>', reverse("plans:detail", args=[obj.pk]))
 
     def has_add_permission(self, request):
         # Plans are drafted from an assessment's triage (button or `draft_plan`).

@@ -118,23 +118,29 @@ def test_it_attributes_a_service_save_outside_a_request_to_the_given_user(seed_a
     assert (record.history_user, record.value) == (wg_member, Decimal("70.00"))
 
 
-def test_it_records_every_imported_score_in_the_history(seed_assessment, baseline, owner, tmp_path):
-    path = tmp_path / "scores.csv"
-    path.write_text(
+def test_it_records_every_import_in_an_import_batch(seed_assessment, baseline, owner, tmp_path):
+    """Bulk writes leave no simple-history rows; the ImportBatch is the history of an import:
+    who, when, the file's hash and the counts."""
+    import hashlib
+
+    from assessments.models import ImportBatch
+
+    content = (
         "agency_code,agency_name,agency_type,province,district,fiscal_year,item,score\n"
         "A001,,,,,2568,i1,81.50\n"
         "A001,,,,,2568,e4:survey,79.00\n"
-        "B777,เทศบาลตำบลทดสอบ,เทศบาลตำบล,พังงา,ตะกั่วป่า,2568,overall,88.00\n",
-        encoding="utf-8",
+        "B777,เทศบาลตำบลทดสอบ,เทศบาลตำบล,พังงา,ตะกั่วป่า,2568,overall,88.00\n"
     )
+    path = tmp_path / "scores.csv"
+    path.write_text(content, encoding="utf-8")
     report = import_scores(path, user=owner)
     assert (report.new, report.updated) == (1, 2)
-    changed = score_history(seed_assessment, "i1").last()
-    assert (changed.history_type, changed.history_user, changed.value) == ("~", owner, Decimal("81.50"))
-    assert changed.prev_record.value == Decimal("98.06")
-    assert score_history(seed_assessment, "e4", "survey").last().value == Decimal("79.00")
-    created = Score.history.get(item__code="overall", assessment__agency__code="B777")
-    assert (created.history_type, created.value) == ("+", Decimal("88.00"))
+    batch = ImportBatch.objects.get()
+    assert (batch.user, batch.status, batch.new, batch.updated, batch.agencies_created) == (owner, "done", 1, 2, 1)
+    assert batch.sha256 == hashlib.sha256(content.encode()).hexdigest()
+    assert batch.created_at is not None and batch.finished_at is not None
+    seed_assessment.refresh_from_db()
+    assert seed_assessment.scores.get(item__code="i1").value == Decimal("81.50")
 
 
 def test_it_shows_plan_and_measure_changes_on_the_plans_history_page(client, superuser, plan):

@@ -201,3 +201,14 @@ def test_it_refuses_get_on_post_only_views(client, plan, owner):
 def test_it_sends_anonymous_users_to_login(client, plan):
     response = client.get(reverse("plans:detail", args=[plan.pk]))
     assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_it_links_the_documents_from_the_plan_page(client, plan, wg_member):
+    login(client, wg_member)
+    html = client.get(reverse("plans:detail", args=[plan.pk])).content.decode()
+    for kind in ("plan", "announcement"):
+        url = reverse("plans:document", args=[plan.pk, kind])
+        assert f'href="{url}"' in html
+    assert "ร่างประกาศ (PDF)" in html
+    response = client.get(reverse("plans:document", args=[plan.pk, "announcement"]))
+    assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
