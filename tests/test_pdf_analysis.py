@@ -95,3 +95,11 @@ def test_it_renders_through_the_command(seed_assessment, library, tmp_path):
     call_command("render_document", "analysis", "A001", "2568", "--output", str(out))
     assert out.read_bytes().startswith(b"%PDF")
     assert "๙๒.๒๗" in pdf_text(out.read_bytes())
+
+
+def test_it_renders_an_assessment_that_has_only_an_overall_score(agency_b, library):
+    assessment = make_assessment(agency_b, 2567, {("overall", ""): "85.42"})
+    text = pdf_text(render_analysis(assessment))
+    assert "๘๕.๔๒" in text
+    assert contains(text, "ยังไม่มีคะแนนรายเครื่องมือในระบบ")
+    assert contains(text, "ยังไม่มีคะแนนรายตัวชี้วัดของปีนี้ในระบบ")
