@@ -3,8 +3,6 @@ plan, quarter by quarter, with evidence. It is the document OIT item O28 (FY2568
 asks for; publishing stores it once so the public page serves the same bytes."""
 
 import hashlib
-import secrets
-import string
 from pathlib import PurePosixPath
 
 from django.core.exceptions import ValidationError
@@ -16,6 +14,7 @@ from django.utils import timezone
 from assessments.models import Membership
 from ita_portal import thai
 from ita_portal.pdf import render_pdf
+from plans.announcement import new_verify_code
 from plans.models import Plan, Progress, StoredDocument
 from plans.services import _require_role, plan_progress_percent
 
@@ -23,8 +22,6 @@ Role = Membership.Role
 Status = Progress.Status
 
 REPORT_NAME = "รายงานผลการดำเนินการตามมาตรการส่งเสริมคุณธรรมและความโปร่งใสภายในหน่วยงาน"
-VERIFY_ALPHABET = string.ascii_uppercase + string.digits
-VERIFY_LENGTH = 10
 
 # Quarters without a record: already under way or over, or still ahead in the fiscal year.
 NOT_REPORTED = "ยังไม่ได้รายงานผล"
@@ -163,10 +160,6 @@ def render_progress(plan):
     return _render(plan, timezone.localdate())
 
 
-def _verify_code():
-    return "".join(secrets.choice(VERIFY_ALPHABET) for _ in range(VERIFY_LENGTH))
-
-
 def progress_publish(*, plan, user):
     """Publish the progress report on the agency's public page (OIT O28).
 
@@ -195,7 +188,7 @@ def progress_publish(*, plan, user):
             kind=StoredDocument.Kind.PROGRESS,
             title=report_title(locked, today),
             sha256=digest,
-            verify_code=_verify_code(),
+            verify_code=new_verify_code(),
             created_by=user,
         )
         document.file.save("progress.pdf", ContentFile(data), save=False)

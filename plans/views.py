@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from assessments import scoring
 from assessments.models import Assessment, Membership, agencies_for, compute_assessment, has_role
+from assessments.views import _get_assessment_for_user
 from ita_portal import uploads
 from plans import services
 from plans.models import Measure, Plan, Progress, ReviewComment
@@ -18,12 +19,6 @@ Role = Membership.Role
 
 def _get_agency_for_user(request, code):
     return get_object_or_404(agencies_for(request.user), code=code)
-
-
-def _get_assessment_for_user(request, pk):
-    return get_object_or_404(
-        Assessment.objects.select_related("agency", "fiscal_year").filter(agency__in=agencies_for(request.user)), pk=pk
-    )
 
 
 def _get_plan_for_user(request, pk):
