@@ -1,6 +1,5 @@
 import dataclasses
 import datetime
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
@@ -51,7 +50,6 @@ from assessments.services import (
     EditConflict,
     assessment_refresh,
     assessment_save_scores,
-    score_problem,
 )
 from ita_portal.thai import format_score, thai_date_short
 from ita_portal.uploads import validate_emblem, with_random_name
@@ -329,24 +327,17 @@ def score_field_name(code, part):
 
 
 class ScoreField(forms.CharField):
-    """A 0–100 score with at most 2 decimals; errors name the item in Thai."""
+    """A score read by scoring.parse_score, the import's parser too; errors name the item in Thai."""
 
     def __init__(self, *, item_label, **kwargs):
         self.item_label = item_label
         super().__init__(required=False, **kwargs)
 
     def clean(self, value):
-        value = (super().clean(value) or "").strip().replace(",", ".")
-        if value == "":
-            return None
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ValidationError(f"{self.item_label}: “{value}” ไม่ใช่ตัวเลข") from None
-        problem = score_problem(number)
-        if problem:
-            raise ValidationError(f"{self.item_label}: {problem} (กรอก {value})")
-        return number
+            return scoring.parse_score(super().clean(value))
+        except ValueError as e:
+            raise ValidationError(f"{self.item_label}: {e}") from None
 
 
 class AssessmentForm(LoadedVersionForm):

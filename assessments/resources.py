@@ -40,7 +40,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import tablib
@@ -67,7 +67,6 @@ from assessments.models import (
     framework_nodes,
     level_rule_specs,
 )
-from assessments.services import score_problem
 
 logger = logging.getLogger(__name__)
 
@@ -145,21 +144,13 @@ def cell_text(value):
 
 
 def parse_score(raw):
-    """A published score as Decimal(…, 2 places); ValueError with a Thai reason otherwise.
-
-    ITA scores are 0–100 with two decimals, so 92.270 is accepted as 92.27 but 92.275 is refused
-    rather than rounded: it is not a figure the NACC published."""
-    text = cell_text(raw)
-    if not text:
+    """A published score from a file cell as Decimal(…, 2 places); ValueError with a Thai
+    reason otherwise. The rule is scoring.parse_score, the score page's too; here a figure
+    is required (the wide layout skips empty cells before asking)."""
+    value = scoring.parse_score(cell_text(raw))
+    if value is None:
         raise ValueError("ต้องระบุคะแนน")
-    try:
-        value = Decimal(text.translate(ARABIC_DIGITS))
-    except InvalidOperation:
-        raise ValueError(f"คะแนนต้องเป็นตัวเลข (ได้ {text})") from None
-    problem = score_problem(value)
-    if problem:
-        raise ValueError(f"{problem} (ได้ {text})")
-    return value.quantize(CENT)
+    return value
 
 
 def agency_type_of(text):

@@ -8,8 +8,9 @@ reports each difference over 0.01 as a warning (the rule is certain) or a note
 (the figure is an estimate). Rules follow ../shared/DOMAIN.md.
 """
 
+import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
 CENT = Decimal("0.01")
@@ -127,6 +128,58 @@ class Result:
     @property
     def notes(self):
         return [f for f in self.findings if f.kind == "note"]
+
+
+ARABIC_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+SCORE_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+COMMA_DECIMAL = re.compile(r"[+-]?[0-9]+,[0-9]+")
+SCORE_FORMS = "เช่น 92.27, 100 หรือ ๙๒.๒๗"
+
+
+def score_problem(value):
+    """Why a Decimal is not a valid ITA score (0–100, at most 2 decimals, as the NACC
+    publishes them), or None."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return "ต้องเป็นตัวเลข"
+    if value < 0 or value > 100:
+        return "คะแนนต้องอยู่ระหว่าง 0 ถึง 100"
+    if value.as_tuple().exponent < -2 and value != value.quantize(CENT):
+        return "คะแนนมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง"
+    return None
+
+
+def parse_score(text):
+    """A score as typed (score page) or read from a file (import): Decimal to 2 places,
+    None for an empty entry (no figure); ValueError with the Thai reason otherwise.
+
+    The one parser of both paths. Accepted: digits with an optional decimal point, Arabic
+    or Thai digits, spaces around (" 92.5 ", "92.50", "๙๒.๕", "100"). Refused: a decimal
+    comma ("92,5": in Thai use the point), more than two decimals other than zeros
+    ("92.275", not a published figure, never rounded; "92.270" is 92.27), below 0 or above
+    100, NaN, infinity, exponents ("1e2") and anything else that is not plain digits."""
+    if text is None:
+        return None
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        raw = str(text).strip()
+        if not raw:
+            return None
+        typed = raw.translate(ARABIC_DIGITS)
+        if not SCORE_TEXT.fullmatch(typed):
+            if COMMA_DECIMAL.fullmatch(typed):
+                raise ValueError(f"ใช้จุด (.) เป็นจุดทศนิยม ไม่ใช้จุลภาค (,) เช่น 92.5 (ได้ {raw})")
+            raise ValueError(f"คะแนนต้องเป็นตัวเลข {SCORE_FORMS} (ได้ {raw})")
+        if typed.startswith("-"):
+            raise ValueError(f"คะแนนต้องอยู่ระหว่าง 0 ถึง 100 (ได้ {raw})")
+        try:
+            value = Decimal(typed)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+            raise ValueError(f"คะแนนต้องเป็นตัวเลข {SCORE_FORMS} (ได้ {raw})") from None
+    problem = score_problem(value)
+    if problem:
+        raise ValueError(f"{problem} (ได้ {text})")
+    return value.quantize(CENT)
 
 
 def round2(value):

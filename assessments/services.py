@@ -6,6 +6,7 @@ from django.db.models import F
 
 from assessments import scoring
 from assessments.models import Assessment, FrameworkItem, Score, compute_assessment
+from assessments.scoring import score_problem  # noqa: F401 (the one rule; imported from here too)
 
 
 def assessment_refresh(*, assessment, result=None):
@@ -95,14 +96,3 @@ def _attribute(instance, user):
     # simple_history takes the author from here first, then from the request (HistoryRequestMiddleware).
     if user is not None and user.is_authenticated:
         instance._history_user = user
-
-
-def score_problem(value):
-    """Why a value is not a valid ITA score (0–100, at most 2 decimals), or None."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return "ต้องเป็นตัวเลข"
-    if value < 0 or value > 100:
-        return "คะแนนต้องอยู่ระหว่าง 0 ถึง 100"
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
-        return "คะแนนมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง"
-    return None

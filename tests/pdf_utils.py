@@ -65,3 +65,16 @@ def weasyprint_warnings():
         yield handler.messages
     finally:
         logger.removeHandler(handler)
+
+
+def pdftotext(data, *, layout=False):
+    """Text of a PDF as poppler's `pdftotext` gives it (what copy and search give), NFC."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), f.name, "-"]
+        out = subprocess.run(args, capture_output=True, check=True).stdout.decode()
+    return unicodedata.normalize("NFC", out)

@@ -73,7 +73,7 @@ def test_it_deletes_a_score_left_empty(admin_client, seed_assessment):
     [
         ("score_i1", "101", "i1 เจ้าหน้าที่ของหน่วยงาน"),
         ("score_9_2", "-1", "ตัวชี้วัดย่อยที่ 9.2"),
-        ("score_O12", "abc", "“abc” ไม่ใช่ตัวเลข"),
+        ("score_O12", "abc", "คะแนนต้องเป็นตัวเลข เช่น 92.27, 100 หรือ ๙๒.๒๗ (ได้ abc)"),
         ("score_e4__survey", "79.095", "e4 EITSurvey: คะแนนมีทศนิยมได้ไม่เกิน 2 ตำแหน่ง"),
     ],
 )
