@@ -17,6 +17,35 @@ def _label(figure):
     return f"{thai.thai_digits(node.code)} {node.name}"
 
 
+def figure_notes(result):
+    """Short notes to print beside published figures that break the arithmetic
+    (scoring.blame_figures): code → {"mark", "text"}, numbered in framework order.
+    Documents still print the published figure; the note says what its parts give."""
+    blamed = scoring.blame_of_result(result)
+    notes = {}
+    for number, code in enumerate(c for c in result.figures if c in blamed):
+        blame = blamed[code]
+        label = blame.label
+        if not label.startswith("คะแนน"):
+            label = f"คะแนน {label}" if label[:1].isascii() else f"คะแนน{label}"
+        notes[code] = {
+            "mark": thai.thai_digits(number + 1),
+            "label": thai.thai_digits(label),
+            "explains": blame.explains,
+            "text": thai.thai_digits(
+                f"{label} ที่ประกาศ {thai.format_score(blame.official)} คะแนน ไม่สอดคล้องกับองค์ประกอบ "
+                f"ซึ่งคำนวณได้ {thai.format_score(blame.computed)} คะแนน เอกสารนี้ใช้คะแนนที่สำนักงาน ป.ป.ช. ประกาศ"
+            ),
+        }
+    return notes
+
+
+def noted(text, notes, code):
+    """A printed figure with the marker of its note, "๘๙.๕๘ [๑]", when it has one."""
+    note = notes.get(code)
+    return f"{text} [{note['mark']}]" if note and text else text
+
+
 def _children(result, code):
     return sorted((f for f in result.figures.values() if f.node.parent == code), key=lambda f: f.node.order)
 
@@ -112,6 +141,11 @@ def analysis_context(assessment):
             }
         )
     ranked = sorted((f for f in indicators if f.value is not None), key=lambda f: -f.value)
+    notes = figure_notes(result)
+    for section in sections:
+        section["note"] = notes.get(section["figure"].node.code)
+        for group in section["groups"]:
+            group["note"] = notes.get(group["head"].node.code) if group["head"] else None
     return {
         "assessment": assessment,
         "agency": agency,
@@ -120,11 +154,16 @@ def analysis_context(assessment):
         "result": result,
         "overall": result.overall,
         "level": result.level,
-        "tools": [{"figure": f, "label": f"{f.node.code} {f.node.name}"} for f in tools],
+        "tools": [{"figure": f, "label": f"{f.node.code} {f.node.name}", "note": notes.get(f.node.code)} for f in tools],
         "indicator_rows": [
-            {"figure": f, "label": _label(f), "tool": f.node.parent, "triage": f.triage} for f in indicators
+            {"figure": f, "label": _label(f), "tool": f.node.parent, "triage": f.triage, "note": notes.get(f.node.code)}
+            for f in indicators
         ],
         "ranked": ranked,
+        "ranked_rows": [{"figure": f, "note": notes.get(f.node.code)} for f in ranked],
+        "figure_notes": notes,
+        "overall_note": notes.get(result.overall.node.code),
+        "annex_warnings": _annex_warnings(result.warnings, notes),
         "highest": ranked[0] if ranked else None,
         "lowest": ranked[-1] if ranked else None,
         "sections": sections,
@@ -154,6 +193,15 @@ def analysis_context(assessment):
             height=260,
         ),
     }
+
+
+def _annex_warnings(warnings, notes):
+    """Each certain warning, and which published figure accounts for it when that is another one."""
+    rows = []
+    for warning in warnings:
+        cause = next((n for code, n in notes.items() if warning.code in n["explains"] and code != warning.code), None)
+        rows.append({"message": warning.message, "cause": cause, "note": notes.get(warning.code)})
+    return rows
 
 
 def _floor(values):

@@ -331,3 +331,86 @@ def _indicator_basis(node, kids):
     if kids and kids[0].node.kind == SUB_INDICATOR:
         return "ค่าเฉลี่ยตัวชี้วัดย่อย"
     return "ค่าเฉลี่ยข้อคำถาม"
+
+
+@dataclass(frozen=True)
+class Blame:
+    """A published figure that the arithmetic points at: replacing it by the value computed
+    from its parts (`computed`) clears the certain warnings listed in `explains`."""
+
+    code: str
+    label: str
+    official: Decimal
+    computed: Decimal
+    explains: tuple  # codes of the warnings this figure accounts for
+
+    @property
+    def message(self):
+        return (
+            f"{self.label}: คะแนนที่ประกาศ {round2(self.official)} ไม่สอดคล้องกับองค์ประกอบ "
+            f"ซึ่งคำนวณได้ {round2(self.computed)}"
+        )
+
+
+def _blame_candidates(result):
+    """Published figures involved in a certain warning: the warned figure first, then those of
+    its parts that are themselves computed by a certain rule (never an estimate)."""
+    seen = []
+    for warning in result.warnings:
+        if warning.code not in seen:
+            seen.append(warning.code)
+    for warning in result.warnings:
+        for figure in result.figures.values():
+            if (
+                figure.node.parent == warning.code
+                and figure.official is not None
+                and figure.computed is not None
+                and not figure.estimated
+                and figure.node.code not in seen
+            ):
+                seen.append(figure.node.code)
+    return seen
+
+
+def blame_figures(nodes, official, result=None, rules=()):
+    """The published figures that break the arithmetic, as code → Blame.
+
+    A typo in one published figure raises a warning on it and on every figure built on it:
+    a tool printed wrong gives "tool ≠ mean of indicators" and "overall ≠ weighted tools",
+    although the overall equals the weighted tools as computed. So each published figure
+    involved in a warning is replaced, one at a time, by its computed value and the warnings
+    are computed again: a figure whose replacement clears every warning and raises none is
+    blamed alone. Failing that, a figure whose replacement clears every original warning
+    (raising one elsewhere: the figures built on it agree with the printed value, so the
+    slip may lie in its parts) is named. Otherwise each warned figure is named for its own
+    warning. Only certain warnings count; notes (estimates) never blame a figure."""
+    result = result or compute(nodes, official, rules)
+    warnings = result.warnings
+    if not warnings:
+        return {}
+    warned = {w.code for w in warnings}
+    lenient = None
+    for code in _blame_candidates(result):
+        figure = result.figures[code]
+        trial = dict(official)
+        trial[(code, "")] = figure.computed
+        after = {w.code for w in compute(nodes, trial).warnings}
+        blame = Blame(code, node_label(figure.node), figure.official, figure.computed, tuple(sorted(warned)))
+        if not after:
+            return {code: blame}
+        if lenient is None and not (after & warned):
+            lenient = blame
+    if lenient is not None:
+        return {lenient.code: lenient}
+    return {
+        w.code: Blame(w.code, w.label, w.official, w.computed, (w.code,)) for w in warnings
+    }
+
+
+def blame_of_result(result):
+    """`blame_figures` for an already computed assessment: its nodes and published figures
+    are read back from the result, so documents need no second query."""
+    nodes = [f.node for f in result.figures.values()]
+    official = {(code, ""): f.official for code, f in result.figures.items() if f.official is not None}
+    official.update(result.parts)
+    return blame_figures(nodes, official, result)

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from assessments.documents import figure_notes, noted
 from assessments.models import compute_assessment
 from ita_portal import thai
 from ita_portal.pdf import render_pdf
@@ -53,7 +54,7 @@ def _file_uri(field):
     return path.as_uri() if path.is_file() else ""
 
 
-def _measure_rows(measures, digits):
+def _measure_rows(measures, digits, notes=None):
     rows = []
     for measure in measures:
         indicator = measure.indicator
@@ -61,7 +62,8 @@ def _measure_rows(measures, digits):
         rows.append(
             {
                 "indicator": _in_digits(f"ตัวชี้วัดที่ {indicator.code} {indicator.name}", digits),
-                "score": thai.format_score(measure.score, digits) if measure.score is not None else "",
+                "score": noted(thai.format_score(measure.score, digits), notes or {}, indicator.code)
+                if measure.score is not None else "",
                 "weakness": _in_digits(measure.weakness, digits),
                 "questions": _in_digits(", ".join(q.code for q in questions), digits),
                 "title": _in_digits(measure.title, digits),
@@ -73,7 +75,7 @@ def _measure_rows(measures, digits):
     return rows
 
 
-def _tool_groups(measures, digits):
+def _tool_groups(measures, digits, notes=None):
     """Measures grouped by tool (the indicator's parent: IIT, EIT, OIT), in framework order."""
     groups = {}
     for measure in measures:
@@ -88,7 +90,7 @@ def _tool_groups(measures, digits):
         {
             "code": tool.code if tool is not None else "",
             "name": tool.name if tool is not None else "",
-            "rows": _measure_rows(items, digits),
+            "rows": _measure_rows(items, digits, notes),
         }
         for tool, items in sorted(groups.items(), key=lambda kv: rank(kv[0]))
     ]
@@ -105,6 +107,7 @@ def announcement_context(plan, *, signed, verify_url=""):
     result = compute_assessment(assessment)
     overall = result.overall
     level = result.level.name if result.level is not None else ""
+    notes = figure_notes(result)
     context = {
         "signed": signed,
         "agency_name": agency.name,
@@ -112,13 +115,15 @@ def announcement_context(plan, *, signed, verify_url=""):
         "subject": thai.thai_digits(plan.title),
         "assessed_year": thai.thai_digits(assessment.fiscal_year.year),
         "target_year": thai.thai_digits(plan.target_year),
-        "overall_score": thai.format_score(overall.value) if overall.value is not None else "",
+        "overall_score": noted(thai.format_score(overall.value), notes, overall.node.code)
+        if overall.value is not None else "",
+        "figure_notes": list(notes.values()),
         "level": level,
         "measure_count": thai.thai_digits(len(measures)),
         "meeting_number": thai.thai_digits(plan.meeting_number) if plan.meeting_number else "",
         "meeting_date": _thai_day_month_year(plan.meeting_date) if plan.meeting_date else "",
         "announced_on": thai.thai_date(plan.announced_on) if plan.announced_on else "",
-        "groups": _tool_groups(measures, digits),
+        "groups": _tool_groups(measures, digits, notes),
         "verify_url": verify_url,
         "qr_svg": "",
     }

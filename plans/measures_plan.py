@@ -7,6 +7,7 @@ template runs no query; the number of queries does not grow with the number of m
 from django.db.models import Prefetch
 
 from assessments import scoring
+from assessments.documents import figure_notes, noted
 from assessments.models import FrameworkItem, compute_assessment
 from ita_portal import thai
 from ita_portal.pdf import render_pdf
@@ -109,6 +110,7 @@ def measures_plan_context(plan):
     digits = agency.table_digits if agency.table_digits in ("thai", "arabic") else "thai"
     result = compute_assessment(assessment)
 
+    notes = figure_notes(result)
     overall_figures = result.of_kind(scoring.OVERALL)
     # The official overall where the NACC published one, else the weighted tools.
     overall = overall_figures[0].value if overall_figures else None
@@ -119,7 +121,7 @@ def measures_plan_context(plan):
             "code": f.node.code,
             "name": f.node.name,
             "weight": _percent(f.node.weight, digits),
-            "score": thai.format_score(f.value, digits),
+            "score": noted(thai.format_score(f.value, digits), notes, f.node.code),
         }
         for f in sorted(result.of_kind(scoring.TOOL), key=lambda f: f.node.order)
     ]
@@ -133,7 +135,7 @@ def measures_plan_context(plan):
             "number": _digits(figure.node.code, digits),
             "name": figure.node.name,
             "tool": figure.node.parent or "",
-            "score": thai.format_score(figure.value, digits),
+            "score": noted(thai.format_score(figure.value, digits), notes, figure.node.code),
         }
         if figure.triage is None:
             unscored.append(row)
@@ -157,7 +159,7 @@ def measures_plan_context(plan):
                     "code": indicator.code,
                     "label": _digits(f"ตัวชี้วัดที่ {indicator.code} {indicator.name}", digits),
                     "number": _digits(indicator.code, digits),
-                    "score": thai.format_score(value, digits),
+                    "score": noted(thai.format_score(value, digits), notes, indicator.code),
                     "band": band.label if band else "",
                     "rows": [],
                 }
@@ -201,8 +203,9 @@ def measures_plan_context(plan):
         "target_year": thai.thai_digits(plan.target_year),
         "background": background
         or _background(agency.name, assessed_year, plan.target_year, overall, level, counts),
-        "overall": thai.format_score(overall),
-        "overall_table": thai.format_score(overall, digits),
+        "overall": noted(thai.format_score(overall), notes, overall_figures[0].node.code if overall_figures else ""),
+        "overall_table": noted(thai.format_score(overall, digits), notes, overall_figures[0].node.code if overall_figures else ""),
+        "figure_notes": list(notes.values()),
         "level": level,
         "tools": tools,
         "triage": triage,

@@ -87,3 +87,8 @@ def test_it_extracts_the_progress_report_as_written(signed, owner):
 def test_it_keeps_word_spaces_in_the_text_layer(seed_assessment, library):
     text = pdftotext(render_analysis(seed_assessment))
     assert "ได้คะแนนรวม ๙๒.๒๗ คะแนน" in text
+
+
+def test_it_marks_the_place_of_the_emblem_until_one_is_uploaded(plan):
+    text = pdftotext(render_announcement(plan))
+    assert "ยังไม่ได้อัปโหลด" in text

@@ -175,3 +175,34 @@ def test_it_scores_a_stored_assessment(seed_assessment):
     result = compute_assessment(seed_assessment)
     assert round2(result.overall.value) == D("92.27")
     assert seed_assessment.level == "ผ่านดี"
+
+
+def _tool_typo():
+    """Seed 000's indicators and overall, with the published tools; IIT printed 89.58 for 98.58."""
+    figures = dict(SEED_000_INDICATORS)
+    figures[("overall", "")] = "92.27"
+    figures.update({("IIT", ""): "89.58", ("EIT", ""): "93.15", ("OIT", ""): "86.88"})
+    return official(figures)
+
+
+def test_it_blames_a_mistyped_tool_score_alone(fy2568_framework):
+    figures = _tool_typo()
+    result = scoring.compute(fy2568_framework, figures)
+    assert {w.code for w in result.warnings} == {"IIT", "overall"}
+    blamed = scoring.blame_figures(fy2568_framework, figures, result)
+    assert list(blamed) == ["IIT"]
+    assert blamed["IIT"].official == D("89.58")
+    assert round2(blamed["IIT"].computed) == D("98.58")
+    assert set(blamed["IIT"].explains) == {"IIT", "overall"}
+
+
+def test_it_blames_indicator_9_of_seed_000_and_not_the_overall(fy2568_framework):
+    figures = official(SEED_000)
+    blamed = scoring.blame_figures(fy2568_framework, figures)
+    assert list(blamed) == ["9"]
+    assert blamed["9"].official == D("88.75")
+    assert round2(blamed["9"].computed) == D("90.00")
+
+
+def test_it_blames_nothing_when_the_figures_agree(fy2568_framework):
+    assert scoring.blame_figures(fy2568_framework, official(SEED_000_INDICATORS)) == {}
