@@ -41,6 +41,7 @@ from assessments.resources import (  # the score import and export (ScoreAdmin)
     LISTED_PROBLEMS,
     THAI_COLUMNS,
     ScoreResource,
+    file_size_problem,
     import_batch_confirm,
     import_batch_preview,
     import_sync_max_rows,
@@ -655,6 +656,13 @@ class ScoreImportForm(forms.Form):
         help_text="CSV (UTF-8) หรือ Excel (.xlsx) แบบแถวละคะแนน หรือแบบแถวละหน่วยงาน",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        problem = file_size_problem(upload.size)
+        if problem:
+            raise ValidationError(problem)
+        return upload
 
 
 class ScoreImportConfirmForm(forms.Form):

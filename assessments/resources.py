@@ -38,6 +38,7 @@ import itertools
 import logging
 import os
 import re
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -219,7 +220,58 @@ class ImportProblem:
                 "text": str(self)}
 
 
-# Reading files
+# Reading files, within limits
+#
+# A file is hostile until read: a workbook of a few MB can inflate to gigabytes and ten
+# million rows, a CSV can hold one 100 MB cell. Every limit below is checked while the file
+# is read, before the work it would cost, and refused with a Thai message naming it.
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What an import file may hold (settings IMPORT_MAX_*). The defaults admit the national
+    question-level file in the long layout (8,317 agencies × 61 figures = 507,337 rows: about
+    80 MB as CSV, 18 MB as .xlsx inflating to 370 MB at a ratio of 20 when openpyxl writes it)."""
+
+    file_bytes: int = 128 * MIB
+    rows: int = 600_000
+    columns: int = 200
+    cell_chars: int = 1000
+    line_chars: int = 64 * 1024
+    xlsx_inflated_bytes: int = 512 * MIB
+    xlsx_ratio: int = 100
+    xlsx_members: int = 200
+
+    @classmethod
+    def from_settings(cls):
+        defaults = cls()
+        return cls(**{
+            name: getattr(settings, f"IMPORT_MAX_{name.upper()}", getattr(defaults, name))
+            for name in cls.__dataclass_fields__
+        })
+
+
+def megabytes(size):
+    return f"{size / MIB:,.0f} MB" if size >= MIB else f"{size / 1024:,.0f} KB"
+
+
+def file_size_problem(size, limits=None):
+    """The Thai refusal of a file of `size` bytes, or None."""
+    limits = limits or FileLimits.from_settings()
+    if size > limits.file_bytes:
+        return (
+            f"ไฟล์ใหญ่เกินกำหนด: นำเข้าได้ไม่เกิน {megabytes(limits.file_bytes)} ต่อไฟล์"
+            f" (ไฟล์นี้ {megabytes(size)}) ให้แบ่งเป็นหลายไฟล์"
+        )
+    return None
+
+
+def _refuse_size(size):
+    problem = file_size_problem(size)
+    if problem:
+        raise ValidationError(problem)
 
 
 @dataclass
@@ -231,21 +283,28 @@ class ScoreFile:
 
     @classmethod
     def read(cls, source):
-        """From a path, bytes, or a file-like object (an upload included)."""
+        """From a path, bytes, or a file-like object (an upload included); a file over
+        IMPORT_MAX_FILE_BYTES is refused before it is read."""
         if isinstance(source, ScoreFile):
             return source
         if isinstance(source, (str, os.PathLike)):
             path = Path(source)
             try:
+                _refuse_size(path.stat().st_size)
                 return cls(path.name, path.read_bytes())
             except OSError:
                 raise ValidationError(f"เปิดไฟล์ {source} ไม่ได้") from None
         if isinstance(source, (bytes, bytearray)):
+            _refuse_size(len(source))
             return cls("", bytes(source))
         name = os.path.basename(str(getattr(source, "name", "") or ""))
+        size = getattr(source, "size", None)
+        if size is not None:
+            _refuse_size(size)
         data = b"".join(source.chunks()) if hasattr(source, "chunks") else source.read()
         if isinstance(data, str):
             data = data.encode("utf-8")
+        _refuse_size(len(data))
         return cls(name, data)
 
     @property
@@ -256,55 +315,237 @@ class ScoreFile:
     def is_xlsx(self):
         return self.name.lower().endswith(".xlsx") or self.data[:4] == b"PK\x03\x04"
 
-    def table(self):
-        """(header cells, iterator of (row number, cells)); ValidationError if unreadable."""
-        return _xlsx_table(self.data) if self.is_xlsx else _csv_table(self.data)
+    def table(self, limits=None):
+        """(header cells, iterator of (row number, cells)); ValidationError if unreadable or
+        past a limit (while the rows are read, for the limits on rows, columns and cells)."""
+        limits = limits or FileLimits.from_settings()
+        return _xlsx_table(self.data, limits) if self.is_xlsx else _csv_table(self.data, limits)
 
 
-def _xlsx_table(data):
-    import openpyxl
+def _row_limits(limits):
+    """A check of one row's size (number, cells), raising ValidationError past a limit."""
+    max_rows, max_columns, max_chars = limits.rows, limits.columns, limits.cell_chars
 
+    def check(number, cells):
+        if number - 1 > max_rows:
+            raise ValidationError(
+                f"ไฟล์มีข้อมูลเกิน {max_rows:,} แถว ซึ่งเป็นจำนวนแถวสูงสุดที่นำเข้าได้ต่อไฟล์ ให้แบ่งเป็นหลายไฟล์"
+            )
+        if len(cells) > max_columns:
+            raise ValidationError(
+                f"แถวที่ {number} มี {len(cells):,} คอลัมน์ เกิน {max_columns:,} คอลัมน์ ซึ่งเป็นจำนวนสูงสุดที่นำเข้าได้"
+            )
+        for index, cell in enumerate(cells):
+            if type(cell) is str and len(cell) > max_chars:
+                where = "หัวตาราง" if number == 1 else f"แถวที่ {number}"
+                raise ValidationError(
+                    f"{where} คอลัมน์ {column_letter(index)}: ข้อความในช่องยาว {len(cell):,} ตัวอักษร"
+                    f" เกิน {max_chars:,} ตัวอักษร ซึ่งเป็นความยาวสูงสุดของหนึ่งช่อง"
+                )
+
+    return check
+
+
+XLSX_UNREADABLE = "อ่านไฟล์ .xlsx ไม่ได้ (ไฟล์เสียหรือไม่ใช่ไฟล์ Excel)"
+XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+class _InflatedStream:
+    """A member of the workbook as it inflates, counting every byte against the workbook's
+    budget (the sizes a zip declares are not trusted) and refusing the XML declarations a
+    spreadsheet never needs (entity expansion)."""
+
+    def __init__(self, raw, archive):
+        self.raw, self.archive, self.tail = raw, archive, b""
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(1024 * 1024), b""))
+        data = self.raw.read(size)
+        self.archive.count(len(data))
+        window = self.tail + data
+        if any(declaration in window for declaration in XML_DECLARATIONS):
+            raise ValidationError("ไฟล์ .xlsx มีการประกาศ DOCTYPE หรือ ENTITY ซึ่งไฟล์ Excel ไม่มี จึงไม่อ่านไฟล์นี้")
+        self.tail = data[-16:]
+        return data
+
+    def readable(self):
+        return True
+
+    def close(self):
+        self.raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _GuardedZip(zipfile.ZipFile):
+    """The workbook's zip, checked from its directory before anything inflates (number of
+    members, declared inflated size, ratio) and counted while it inflates."""
+
+    def __init__(self, data, limits):
+        super().__init__(io.BytesIO(data))
+        self.limits, self.inflated = limits, 0
+        members = self.infolist()
+        if len(members) > limits.xlsx_members:
+            raise ValidationError(f"ไฟล์ .xlsx มีส่วนประกอบ {len(members):,} ส่วน เกิน {limits.xlsx_members:,} ส่วน")
+        declared = sum(member.file_size for member in members)
+        if declared > limits.xlsx_inflated_bytes:
+            raise self.too_large()
+        for member in members:
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > MIB and ratio > limits.xlsx_ratio:
+                raise ValidationError(
+                    f"ไฟล์ .xlsx ถูกบีบอัดมากผิดปกติ: ส่วน {member.filename} ขยายได้ {ratio:,.0f} เท่า"
+                    f" เกิน {limits.xlsx_ratio:,} เท่า ซึ่งไฟล์ Excel ทั่วไปไม่ถึง จึงไม่อ่านไฟล์นี้"
+                )
+
+    def too_large(self):
+        return ValidationError(
+            f"ไฟล์ .xlsx เมื่อคลายการบีบอัดแล้วใหญ่เกิน {megabytes(self.limits.xlsx_inflated_bytes)}"
+            " ซึ่งเป็นขนาดสูงสุดที่อ่านได้ ให้แบ่งเป็นหลายไฟล์ หรือบันทึกเป็น CSV"
+        )
+
+    def count(self, size):
+        self.inflated += size
+        if self.inflated > self.limits.xlsx_inflated_bytes:
+            raise self.too_large()
+
+    def open(self, name, mode="r", pwd=None, **kwargs):
+        stream = super().open(name, mode, pwd, **kwargs)
+        return _InflatedStream(stream, self) if mode == "r" else stream
+
+
+def _streaming_reader(data, archive):
+    """openpyxl's workbook loader, read-only, reading every part through `archive`; its
+    sheets skip openpyxl's size probe, which scans a whole sheet that declares no dimension
+    (twice the work on every file, and all of a bomb's)."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class StreamingSheet(ReadOnlyWorksheet):
+        def _get_size(self):
+            pass  # no declared dimension: rows come as long as their cells
+
+    class StreamingReader(ExcelReader):
+        def read_worksheets(self):
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target in self.valid_files and "chartsheet" not in rel.Type:
+                    worksheet = StreamingSheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                    worksheet.sheet_state = sheet.state
+                    self.wb._sheets.append(worksheet)
+
+    reader = StreamingReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.archive.close()
+    reader.archive = archive
+    return reader
+
+
+def _xlsx_table(data, limits):
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        rows = workbook.active.iter_rows(values_only=True)
+        archive = _GuardedZip(data, limits)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise ValidationError(XLSX_UNREADABLE) from None
+    try:
+        # Read-only: rows stream from the sheet's XML. The shared strings load here, counted.
+        reader = _streaming_reader(data, archive)
+        reader.read()
+        sheet = reader.wb.active
+        # The dimension a file declares is not read: "A1:XFD1048576" would pad every row
+        # to 16,384 cells. Rows come as long as their last cell; _fit pads them.
+        rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
+    except ValidationError:
+        archive.close()
+        raise
     except Exception:
-        raise ValidationError("อ่านไฟล์ .xlsx ไม่ได้ (ไฟล์เสียหรือไม่ใช่ไฟล์ Excel)") from None
+        archive.close()
+        raise ValidationError(XLSX_UNREADABLE) from None
     if header is None:
+        archive.close()
         raise ValidationError("ไฟล์ว่าง ไม่มีหัวตาราง")
+    check = _row_limits(limits)
+    check(1, header)
 
     def numbered():
         try:
             # Read-only openpyxl yields an empty tuple for a missing row, so numbers stay true.
-            yield from enumerate(rows, 2)
+            for number, cells in enumerate(rows, 2):
+                check(number, cells)
+                yield number, cells
+        except ValidationError:
+            raise
+        except Exception:
+            raise ValidationError(XLSX_UNREADABLE) from None
         finally:
-            workbook.close()
+            archive.close()
 
     return list(header), numbered()
 
 
-def _csv_table(data):
+NOT_UTF8 = "ไฟล์ต้องเข้ารหัส UTF-8 (ใน Excel ให้บันทึกเป็น CSV UTF-8)"
+
+
+def _csv_table(data, limits):
+    """A CSV read line by line, each line read at most IMPORT_MAX_LINE_CHARS characters far
+    (a file of one endless line is refused after that much), cells checked as they come."""
     stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    try:
-        first = stream.readline()
-    except UnicodeDecodeError:
-        raise ValidationError("ไฟล์ต้องเข้ารหัส UTF-8 (ใน Excel ให้บันทึกเป็น CSV UTF-8)") from None
+    max_line = limits.line_chars
+    line_number = 0
+
+    def lines():
+        nonlocal line_number
+        while True:
+            try:
+                line = stream.readline(max_line + 1)
+            except UnicodeDecodeError:
+                raise ValidationError(NOT_UTF8) from None
+            if not line:
+                return
+            line_number += 1
+            if len(line) > max_line:
+                raise ValidationError(
+                    f"บรรทัดที่ {line_number} ของไฟล์ยาวเกิน {max_line:,} ตัวอักษร"
+                    " ซึ่งเป็นความยาวสูงสุดของหนึ่งบรรทัด"
+                )
+            yield line
+
+    source = lines()
+    first = next(source, "")
     if not first.strip():
         raise ValidationError("ไฟล์ว่าง ไม่มีหัวตาราง")
     # Excel in some locales writes ; or tab between cells.
     delimiter = ","
     if "," not in first:
         delimiter = ";" if ";" in first else ("\t" if "\t" in first else ",")
-    reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter)
-    header = next(reader)
+    reader = csv.reader(itertools.chain([first], source), delimiter=delimiter)
+    check = _row_limits(limits)
+
+    def unreadable(error):
+        if "field larger than field limit" in str(error):
+            # A quoted cell running over many lines, past csv's own limit (128 KiB).
+            return ValidationError(
+                f"บรรทัดที่ {line_number}: ข้อความในช่องยาวเกิน {limits.cell_chars:,} ตัวอักษร"
+                " ซึ่งเป็นความยาวสูงสุดของหนึ่งช่อง"
+            )
+        return ValidationError(f"อ่านไฟล์ CSV ไม่ได้ ({error})")
+
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise unreadable(e) from None
+    check(1, header)
 
     def numbered():
         try:
-            yield from enumerate(reader, 2)
-        except UnicodeDecodeError:
-            raise ValidationError("ไฟล์ต้องเข้ารหัส UTF-8 (ใน Excel ให้บันทึกเป็น CSV UTF-8)") from None
+            for number, cells in enumerate(reader, 2):
+                check(number, cells)
+                yield number, cells
         except csv.Error as e:
-            raise ValidationError(f"อ่านไฟล์ CSV ไม่ได้ ({e})") from None
+            raise unreadable(e) from None
 
     return header, numbered()
 
@@ -448,7 +689,8 @@ def score_import_plan(source, *, allowed_agency_ids=None, compare=True, progress
     try:
         reader.read(rows)
     except ValidationError as e:
-        plan.problems.extend(ImportProblem(None, message) for message in e.messages)
+        # A limit (or an unreadable file) stops the reading: its reason comes first.
+        plan.problems[:0] = [ImportProblem(None, message) for message in e.messages]
     if not plan.problems and not plan.figures:
         plan.problems.append(ImportProblem(None, "ไม่มีข้อมูลคะแนนในไฟล์ (มีแต่หัวตาราง)"))
     if not plan.problems and compare:

@@ -184,6 +184,16 @@ TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # Confirmed admin imports larger than this many figures run as a background task.
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 2000)
+# What a score import file may hold (assessments.resources.FileLimits), checked while it is
+# read: the defaults admit the national question-level file (507,337 rows in the long layout).
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 128 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 600_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 1000)
+IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 64 * 1024)
+IMPORT_MAX_XLSX_INFLATED_BYTES = env_int("IMPORT_MAX_XLSX_INFLATED_BYTES", 512 * 1024 * 1024)
+IMPORT_MAX_XLSX_RATIO = env_int("IMPORT_MAX_XLSX_RATIO", 100)
+IMPORT_MAX_XLSX_MEMBERS = env_int("IMPORT_MAX_XLSX_MEMBERS", 200)
 
 # Bulk rendering runs WeasyPrint in this many processes (0 = in the task's own process).
 BULK_RENDER_PROCESSES = env_int("BULK_RENDER_PROCESSES", 2)
