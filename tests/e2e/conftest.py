@@ -2,7 +2,8 @@
 live_server, logging in through the real login forms.
 
 The browser is /usr/bin/chromium (Playwright's own browser download cannot work offline);
-without it every test here is skipped with the reason. Screenshots of the key pages go to
+without it every test here is skipped with the reason, or fails with it when E2E_REQUIRED=1
+(as .ci/run sets: CI must not go green with the browser tests skipped). Screenshots of the key pages go to
 $E2E_ARTIFACTS, by default test-artifacts/e2e/ under the repository (gitignored)."""
 
 import os
@@ -23,15 +24,27 @@ REPO_ROOT = E2E_DIR.parent.parent
 e2e_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+def e2e_required():
+    raw = os.environ.get("E2E_REQUIRED", "").strip()
+    if raw not in ("", "0", "1"):
+        raise pytest.UsageError(f"E2E_REQUIRED must be 1 or 0, got {raw!r}")
+    return raw == "1"
+
+
 def pytest_collection_modifyitems(config, items):
     # A hook in a sub-directory's conftest still sees every collected item: pick ours.
-    have_chromium = os.path.exists(CHROMIUM)
-    skip = pytest.mark.skip(reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     for item in items:
         if E2E_DIR in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
-            if not have_chromium:
-                item.add_marker(skip)
+
+
+def pytest_runtest_setup(item):
+    # Runtest hooks of this conftest are called for the items of this directory only.
+    if not os.path.exists(CHROMIUM):
+        reason = f"browser tests need Debian's Chromium at {CHROMIUM} (run scripts/system_packages.sh)"
+        if e2e_required():
+            pytest.fail(f"E2E_REQUIRED=1: {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
