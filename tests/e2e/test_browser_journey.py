@@ -54,7 +54,7 @@ def test_it_refuses_a_score_above_100_in_thai_and_saves_nothing(browser_page, sh
     page.click("input[name=_continue]")
 
     expect(page.locator(".score-errors")).to_contain_text("คะแนนต้องอยู่ระหว่าง 0 ถึง 100")
-    expect(score_row(page, "i1").locator(".errorlist")).to_contain_text("กรอก 101")
+    expect(score_row(page, "i1").locator(".errorlist")).to_contain_text("(ได้ 101)")
     shoot(page, "02-admin-assessment-bad-value")
     assert stored_score(seed_assessment, "i1") == Decimal("98.06")
 
