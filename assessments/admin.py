@@ -26,6 +26,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from assessments import scoring
 from assessments.models import (
     Agency,
+    AnalysisPhrase,
     Assessment,
     FiscalYear,
     FrameworkItem,
@@ -616,6 +617,14 @@ class LevelRuleInline(admin.TabularInline):
 class FiscalYearAdmin(admin.ModelAdmin):
     list_display = ["year", "name"]
     inlines = [LevelRuleInline]
+
+
+@admin.register(AnalysisPhrase)
+class AnalysisPhraseAdmin(admin.ModelAdmin):
+    list_display = ["code", "fiscal_year", "key", "strength", "finding", "advice"]
+    list_filter = ["fiscal_year"]
+    list_select_related = ["fiscal_year"]
+    search_fields = ["key", "code", "strength", "finding", "advice"]
 
 
 @admin.register(FrameworkItem)

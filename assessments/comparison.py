@@ -186,6 +186,7 @@ class Comparison:
     peer: Decimal | None = None
     province: Decimal | None = None
     national: Decimal | None = None
+    province_count: int = 0
     peer_rank: int | None = None
     peer_count: int = 0
     national_rank: int | None = None
@@ -250,6 +251,7 @@ def indicator_comparisons(agency, frame, values):
         .values("scores__item_id")
         .annotate(
             province=Avg("scores__value", output_field=AVERAGE),
+            province_count=Count("pk"),
             peer=Avg("scores__value", filter=peer, output_field=AVERAGE),
             peer_count=Count("pk", filter=peer),
             peer_higher=Count("pk", filter=peer & _higher(own, "scores__item_id", "scores__value")),
@@ -275,6 +277,7 @@ def indicator_comparisons(agency, frame, values):
                 peer=here.get("peer"),
                 province=here.get("province"),
                 national=nation.get("national"),
+                province_count=here.get("province_count", 0),
                 peer_rank=here.get("peer_higher", 0) + 1 if value is not None else None,
                 peer_count=here.get("peer_count", 0) + extra,
                 national_rank=nation.get("national_higher", 0) + 1 if value is not None else None,
@@ -297,6 +300,7 @@ def overall_comparison(assessment):
         national_count=Count("pk"),
         national_higher=Count("pk", filter=higher),
         province=Avg("overall", filter=province, output_field=AVERAGE),
+        province_count=Count("pk", filter=province),
         peer=Avg("overall", filter=peer, output_field=AVERAGE),
         peer_count=Count("pk", filter=peer),
         peer_higher=Count("pk", filter=peer & higher),
@@ -309,6 +313,7 @@ def overall_comparison(assessment):
         peer=stats["peer"],
         province=stats["province"],
         national=stats["national"],
+        province_count=stats["province_count"],
         peer_rank=stats["peer_higher"] + 1 if ranked else None,
         peer_count=stats["peer_count"],
         national_rank=stats["national_higher"] + 1 if ranked else None,

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from assessments import charts, scoring
-from assessments.models import AnalysisText, Assessment, compute_assessment
+from assessments import analysis_text, charts, comparison, scoring
+from assessments.models import AnalysisText, Assessment, compute_assessment, phrases_for
 from ita_portal import thai
 from ita_portal.pdf import render_pdf
 
@@ -50,48 +50,59 @@ def _children(result, code):
     return sorted((f for f in result.figures.values() if f.node.parent == code), key=lambda f: f.node.order)
 
 
-def _library_weakness(library, indicator_code, band):
-    entries = [e for e in library if e.indicator_number == indicator_code and not e.question_code]
-    chosen = next((e for e in entries if e.band == band), None) or next((e for e in entries if not e.band), None)
-    return chosen
+PART_LABELS = (("EITPublic", scoring.PUBLIC), ("EITSurvey", scoring.SURVEY))
 
 
-def generated_analysis(agency, result, indicator, library_entry=None):
-    """A paragraph built only from the figures and the measure library: the score and its
-    band, the highest and lowest question, the questions below 85, and the weakness the
-    library records for the indicator."""
-    score = thai.format_score(indicator.value)
-    band = indicator.triage
-    parts = [f"{agency.name} ได้คะแนน{_label(indicator)} {score} คะแนน อยู่ในกลุ่ม “{band.label}”"]
+def _phrase(phrases, code):
+    phrase = phrases.get(code)
+    if phrase is None:
+        return analysis_text.NO_PHRASE
+    return analysis_text.Phrase(strength=phrase.strength, finding=phrase.finding, advice=phrase.advice)
+
+
+def _item(result, figure, phrases):
+    parts = tuple((label, result.parts.get((figure.node.code, part))) for label, part in PART_LABELS) if figure.node.has_parts else ()
+    return analysis_text.Item(figure.node.code, figure.node.name, figure.value, _phrase(phrases, figure.node.code), parts)
+
+
+def _leaves(result, code):
     leaves = []
-    for child in _children(result, indicator.node.code):
+    for child in _children(result, code):
         leaves += _children(result, child.node.code) if child.node.kind == scoring.SUB_INDICATOR else [child]
-    scored = [q for q in leaves if q.value is not None]
-    if len(scored) > 1:
-        high = max(scored, key=lambda q: q.value)
-        low = min(scored, key=lambda q: q.value)
-        if high.value != low.value:
-            parts.append(
-                f"ข้อที่ได้คะแนนสูงสุดคือ {thai.thai_digits(high.node.code)} ({thai.format_score(high.value)} คะแนน) "
-                f"และต่ำสุดคือ {thai.thai_digits(low.node.code)} ({thai.format_score(low.value)} คะแนน)"
-            )
-    weak = [q for q in scored if q.triage == scoring.Triage.URGENT]
-    weak_parts = [
-        q for q in leaves if q.node.has_parts and q not in weak
-        and any(scoring.triage_of(result.parts.get((q.node.code, p))) == scoring.Triage.URGENT
-                for p in (scoring.PUBLIC, scoring.SURVEY))
-    ]
-    if weak:
-        names = ", ".join(f"{thai.thai_digits(q.node.code)} {q.node.name}" for q in weak)
-        parts.append(f"ข้อที่ต่ำกว่า ๘๕ คะแนนและต้องแก้ไขโดยเร่งด่วน ได้แก่ {names}")
-    if weak_parts:
-        codes = ", ".join(q.node.code for q in weak_parts)
-        parts.append(f"คะแนนส่วน EITSurvey หรือ EITPublic ของข้อ {codes} ต่ำกว่า ๘๕ คะแนน ควรพิจารณาเป็นพิเศษ")
-    text = " ".join(parts)
-    if library_entry is not None and library_entry.weakness:
-        prefix = "แนวทางที่ควรดำเนินการต่อ" if band == scoring.Triage.MAINTAIN else "ประเด็นที่ควรพัฒนา"
-        text += f" {prefix}: {library_entry.weakness}"
-    return text
+    return leaves
+
+
+def _standing(value, comparison, previous, previous_year, province_name):
+    """Last year's figure and the year's averages, each only where it means something: a province
+    average only when other agencies of the province have the figure too, likewise the nation."""
+    if value is None:
+        return analysis_text.NO_STANDING
+    province = national = None
+    if comparison is not None:
+        if province_name and comparison.province_count > 1:
+            province = comparison.province
+        if comparison.national_count > 1:
+            national = comparison.national
+    return analysis_text.Standing(
+        previous=previous, previous_year=previous_year if previous is not None else None,
+        province=province, province_name=province_name, national=national,
+    )
+
+
+def generated_analysis(agency, result, indicator, phrases, standing=analysis_text.NO_STANDING):
+    """The paragraph of one indicator, written by analysis_text's rules from the figures and the
+    year's phrases (AnalysisPhrase)."""
+    code = indicator.node.code
+    subs = [c for c in _children(result, code) if c.node.kind == scoring.SUB_INDICATOR]
+    return analysis_text.indicator_paragraph(
+        agency=agency.name,
+        label=_label(indicator),
+        value=indicator.value,
+        phrase=_phrase(phrases, code),
+        items=[_item(result, q, phrases) for q in _leaves(result, code)],
+        subs=[_item(result, s, phrases) for s in subs],
+        standing=standing,
+    )
 
 
 def analysis_context(assessment):
@@ -106,9 +117,12 @@ def analysis_context(assessment):
         .order_by("fiscal_year__year")
     )
     tool_history = {}
+    previous = previous_result = None
     for past in history:
         past_result = result if past.pk == assessment.pk else compute_assessment(past)
         tool_history[past.fiscal_year.year] = {f.node.code: f.value for f in past_result.of_kind(scoring.TOOL)}
+        if past.fiscal_year.year < assessment.fiscal_year.year:
+            previous, previous_result = past, past_result
     years = [a.fiscal_year.year for a in history]
     year_labels = [thai.thai_digits(y) for y in years]
     tool_codes = [f.node.code for f in tools]
@@ -116,36 +130,71 @@ def analysis_context(assessment):
         t.item.code: t.text
         for t in AnalysisText.objects.filter(assessment=assessment).select_related("item")
     }
-    from plans.models import MeasureTemplate
+    phrases = phrases_for(assessment.fiscal_year)
+    previous_year = previous.fiscal_year.year if previous is not None else None
 
-    library = list(MeasureTemplate.objects.filter(question_code=""))
+    def previous_value(code):
+        figure = previous_result.figures.get(code) if previous_result is not None else None
+        return figure.value if figure is not None else None
+
+    frame = comparison.year_frame(assessment.fiscal_year)
+    compared = {
+        c.code: c
+        for c in comparison.indicator_comparisons(agency, frame, {f.node.code: f.value for f in indicators})
+    } if any(f.value is not None for f in indicators) else {}
+    scored_indicators = [f for f in indicators if f.value is not None]
     sections = []
-    for indicator in indicators:
-        children = _children(result, indicator.node.code)
+    for indicator in scored_indicators:
+        code = indicator.node.code
+        children = _children(result, code)
         groups = []
         if children and children[0].node.kind == scoring.SUB_INDICATOR:
             for sub in children:
-                groups.append({"head": sub, "label": _label(sub), "rows": _question_rows(result, _children(result, sub.node.code))})
+                rows = _question_rows(result, _children(result, sub.node.code))
+                groups.append({"head": sub, "label": _label(sub), "rows": rows})
         else:
             groups.append({"head": None, "label": "", "rows": _question_rows(result, children)})
-        library_entry = _library_weakness(library, indicator.node.code, indicator.triage.value if indicator.triage else "")
-        generated = generated_analysis(agency, result, indicator, library_entry) if indicator.value is not None else ""
+        # Only what has a figure is printed: no table of empty question rows, no "-" cells.
+        groups = [g for g in groups if g["rows"]]
+        standing = _standing(indicator.value, compared.get(code), previous_value(code), previous_year, agency.province)
+        generated = generated_analysis(agency, result, indicator, phrases, standing)
         sections.append(
             {
                 "figure": indicator,
                 "label": _label(indicator),
                 "groups": groups,
-                "has_parts": any(r["public"] is not None for g in groups for r in g["rows"]),
-                "analysis": edited.get(indicator.node.code) or generated,
-                "edited": indicator.node.code in edited,
+                "has_parts": any(r["public"] is not None or r["survey"] is not None for g in groups for r in g["rows"]),
+                "has_estimates": any(r["estimated"] for g in groups for r in g["rows"]),
+                "analysis": edited.get(code) or generated,
+                "generated": generated,
+                "edited": code in edited,
             }
         )
-    ranked = sorted((f for f in indicators if f.value is not None), key=lambda f: -f.value)
+    ranked = sorted(scored_indicators, key=lambda f: -f.value)
     notes = figure_notes(result)
     for section in sections:
         section["note"] = notes.get(section["figure"].node.code)
         for group in section["groups"]:
             group["note"] = notes.get(group["head"].node.code) if group["head"] else None
+    has_tools = any(f.value is not None for f in tools)
+    has_questions = any(f.value is not None for f in result.of_kind(scoring.QUESTION))
+    missing = analysis_text.missing_words(
+        has_tools=has_tools, has_indicators=bool(scored_indicators), has_questions=has_questions
+    )
+    overall_standing = _standing(
+        result.overall.value, comparison.overall_comparison(assessment) if assessment.overall is not None else None,
+        previous_value(result.overall.node.code), previous_year, agency.province,
+    )
+    overall_text = analysis_text.overall_paragraph(
+        agency=agency.name,
+        value=result.overall.value,
+        standing=overall_standing,
+        indicators=[_item(result, f, {}) for f in scored_indicators],
+        missing=missing,
+    )
+    # Section numbers follow the sections actually printed.
+    present = ["overall", *(["indicators", "ranking"] if scored_indicators else []), *(["analysis"] if sections else [])]
+    numbers = {name: thai.thai_digits(n) for n, name in enumerate(present, start=1)}
     return {
         "assessment": assessment,
         "agency": agency,
@@ -154,10 +203,16 @@ def analysis_context(assessment):
         "result": result,
         "overall": result.overall,
         "level": result.level,
+        "overall_text": overall_text,
+        "missing": missing,
+        "numbers": numbers,
+        "has_tools": has_tools,
+        "has_history": len([a for a in history if a.overall is not None]) > 1,
+        "has_tool_history": has_tools and len(years) > 1,
         "tools": [{"figure": f, "label": f"{f.node.code} {f.node.name}", "note": notes.get(f.node.code)} for f in tools],
         "indicator_rows": [
             {"figure": f, "label": _label(f), "tool": f.node.parent, "triage": f.triage, "note": notes.get(f.node.code)}
-            for f in indicators
+            for f in scored_indicators
         ],
         "ranked": ranked,
         "ranked_rows": [{"figure": f, "note": notes.get(f.node.code)} for f in ranked],
@@ -170,9 +225,10 @@ def analysis_context(assessment):
         "warnings": result.warnings,
         "notes": result.notes,
         "chart_overall": charts.bar_chart(
-            ["คะแนนรวม", *tool_codes],
-            [charts.Series("ปี " + thai.thai_digits(assessment.fiscal_year.year), [result.overall.value, *[f.value for f in tools]])],
-            title=f"ผลการประเมินในภาพรวมและรายเครื่องมือ ปีงบประมาณ พ.ศ. {thai.thai_digits(assessment.fiscal_year.year)}",
+            ["คะแนนรวม", *(tool_codes if has_tools else [])],
+            [charts.Series("ปี " + thai.thai_digits(assessment.fiscal_year.year),
+                           [result.overall.value, *([f.value for f in tools] if has_tools else [])])],
+            title=f"ผลการประเมินในภาพรวม{'และรายเครื่องมือ' if has_tools else ''} ปีงบประมาณ พ.ศ. {thai.thai_digits(assessment.fiscal_year.year)}",
             digits="thai",
         ),
         "chart_history": charts.line_chart(
@@ -187,8 +243,8 @@ def analysis_context(assessment):
             title="ผลการประเมินรายเครื่องมือ ปีนี้และปีที่ผ่านมา",
         ),
         "chart_indicators": charts.bar_chart(
-            [thai.thai_digits(f.node.code) for f in indicators],
-            [charts.Series("คะแนน", [f.value for f in indicators])],
+            [thai.thai_digits(f.node.code) for f in scored_indicators],
+            [charts.Series("คะแนน", [f.value for f in scored_indicators])],
             title="คะแนนรายตัวชี้วัด",
             height=260,
         ),
@@ -213,12 +269,15 @@ def _floor(values):
 
 
 def _question_rows(result, figures):
+    """Rows of the questions that have a figure (official, or computed from EIT parts)."""
     rows = []
     for q in figures:
+        if q.value is None:
+            continue
         public = result.parts.get((q.node.code, scoring.PUBLIC))
         survey = result.parts.get((q.node.code, scoring.SURVEY))
         rows.append({"figure": q, "code": q.node.code, "name": q.node.name, "public": public, "survey": survey,
-                     "triage": q.triage})
+                     "triage": q.triage, "estimated": q.official is None and q.computed is not None})
     return rows
 
 

@@ -467,3 +467,67 @@ class ImportBatch(models.Model):
     @property
     def percent(self):
         return round(100 * self.processed / self.rows) if self.rows else 0
+
+
+class AnalysisPhraseManager(models.Manager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
+
+
+class AnalysisPhrase(models.Model):
+    """Wording the analysis report attaches to an indicator, sub-indicator or question
+    (assessments.analysis_text): what a full score shows, what a lower score points to, and what
+    to do. A question's finding is printed only when that question scored below 100. Without a
+    fiscal year the phrase serves every year whose framework has an item of that code (the ten
+    indicators keep their numbers); question numbering changes, so question phrases name a year."""
+
+    key = models.SlugField("รหัสรายการ", max_length=64, unique=True)
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name="ปีงบประมาณ", help_text="เว้นว่าง = ใช้ได้ทุกปีที่มีรหัสนี้",
+    )
+    code = models.CharField("รหัสตัวชี้วัด/ข้อคำถาม", max_length=16, help_text="เช่น 1, 9.3, i10, e4, O12")
+    strength = models.TextField(
+        "จุดแข็งเมื่อได้คะแนนเต็ม", blank=True,
+        help_text="พิมพ์เมื่อได้ ๑๐๐ คะแนน เขียนเป็นข้อความต่อจาก “สะท้อนว่า”",
+    )
+    finding = models.TextField(
+        "ข้อสังเกตเมื่อคะแนนต่ำกว่า ๑๐๐", blank=True,
+        help_text="จุดอ่อนหรือความเสี่ยงที่คะแนนชี้ พิมพ์เฉพาะเมื่อข้อนี้ได้ต่ำกว่า ๑๐๐ เขียนต่อจาก “สะท้อนว่า”",
+    )
+    advice = models.TextField(
+        "แนวทางพัฒนา", blank=True, help_text="พิมพ์เมื่อคะแนนต่ำกว่า ๑๐๐ เขียนต่อจาก “หน่วยงานควร”"
+    )
+
+    objects = AnalysisPhraseManager()
+
+    class Meta:
+        verbose_name = "ข้อความประกอบบทวิเคราะห์"
+        verbose_name_plural = "ข้อความประกอบบทวิเคราะห์"
+        ordering = ["fiscal_year", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["fiscal_year", "code"], name="unique_phrase_per_year_code"),
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(fiscal_year__isnull=True), name="unique_phrase_code_any_year"
+            ),
+        ]
+
+    def __str__(self):
+        year = f" ({self.fiscal_year.year})" if self.fiscal_year_id else ""
+        return f"{self.code}{year}"
+
+    def natural_key(self):
+        return (self.key,)
+
+    natural_key.dependencies = ["assessments.fiscalyear"]
+
+
+def phrases_for(fiscal_year):
+    """code → AnalysisPhrase for the year: the year's own phrase, else the one for every year."""
+    phrases = {}
+    for phrase in AnalysisPhrase.objects.filter(models.Q(fiscal_year=fiscal_year) | models.Q(fiscal_year__isnull=True)):
+        if phrase.code not in phrases or phrase.fiscal_year_id is not None:
+            phrases[phrase.code] = phrase
+    return phrases

@@ -50,7 +50,7 @@ def analysis_edit(request, pk):
                 for name, section in fields.items():
                     code = section["figure"].node.code
                     text = form.cleaned_data[name].strip()
-                    if not text or text == _generated(section):
+                    if not text or text == section["generated"]:
                         AnalysisText.objects.filter(assessment=assessment, item=items[code]).delete()
                     else:
                         AnalysisText.objects.update_or_create(
@@ -67,6 +67,3 @@ def analysis_edit(request, pk):
         {"assessment": assessment, "agency": assessment.agency, "rows": rows, "can_edit": can_edit, "ctx": context},
     )
 
-
-def _generated(section):
-    return section["analysis"] if not section["edited"] else None

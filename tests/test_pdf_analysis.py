@@ -102,4 +102,4 @@ def test_it_renders_an_assessment_that_has_only_an_overall_score(agency_b, libra
     text = pdf_text(render_analysis(assessment))
     assert "๘๕.๔๒" in text
     assert contains(text, "ยังไม่มีคะแนนรายเครื่องมือในระบบ")
-    assert contains(text, "ยังไม่มีคะแนนรายตัวชี้วัดของปีนี้ในระบบ")
+    assert contains(text, "ในระบบมีเฉพาะคะแนนรวมของปีนี้")
