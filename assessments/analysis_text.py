@@ -181,6 +181,17 @@ def indicator_paragraph(*, agency, label, value, phrase=NO_PHRASE, items=(), sub
     urgent = [i for i in scored if triage_of(i.value) == Triage.URGENT]
     improve = [i for i in scored if triage_of(i.value) == Triage.IMPROVE]
     full = [i for i in scored if triage_of(i.value) == Triage.MAINTAIN]
+    scored_subs = [s for s in subs if s.value is not None]
+    if not scored and scored_subs:
+        # Sub-indicator scores without item scores (OIT): the sub-indicators are the finest level.
+        sentences[1:] = [f"คะแนนรายตัวชี้วัดย่อย ได้แก่ {_listing(scored_subs)}"]
+        weak = [s for s in scored_subs if triage_of(s.value) != Triage.MAINTAIN]
+        for sub in weak:
+            if sub.phrase.advice:
+                sentences.append(f"สำหรับตัวชี้วัดย่อยที่ {code(sub.code)} หน่วยงานควร{sub.phrase.advice}")
+        if not weak:
+            sentences.append(f"สะท้อนว่า{phrase.strength} ควรรักษามาตรฐานนี้ไว้" if phrase.strength else "ควรรักษามาตรฐานนี้ไว้")
+        return " ".join(sentences)
     if not scored:
         if round2(value) >= FULL_MARK:
             if phrase.strength:

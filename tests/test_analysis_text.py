@@ -282,3 +282,13 @@ def test_it_returns_to_the_generated_paragraph_when_the_edit_repeats_it(client, 
     data["text_1"] = sections[0]["generated"]
     assert client.post(url, data).status_code == 302
     assert not AnalysisText.objects.exists()
+
+
+def test_it_works_from_sub_indicators_when_the_oit_items_are_missing():
+    subs = [Item("10.1", "การดำเนินการเพื่อป้องกันการทุจริตในประเด็นสินบน", D("100.00"), Phrase(advice="ป้องกันสินบน")),
+            Item("10.2", "การส่งเสริมคุณธรรมและความโปร่งใส", D("80.00"), Phrase(advice="เผยแพร่มาตรการให้ครบ"))]
+    text = indicator_paragraph(agency="ก", label="ตัวชี้วัดที่ ๑๐", value=D("90.00"), subs=subs,
+                               items=[Item("O21", "No Gift Policy", None)])
+    assert "คะแนนรายตัวชี้วัดย่อย ได้แก่ ๑๐.๑ การดำเนินการเพื่อป้องกันการทุจริตในประเด็นสินบน (๑๐๐.๐๐ คะแนน)" in text
+    assert "สำหรับตัวชี้วัดย่อยที่ ๑๐.๒ หน่วยงานควรเผยแพร่มาตรการให้ครบ" in text
+    assert "ป้องกันสินบน" not in text
