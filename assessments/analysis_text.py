@@ -77,7 +77,7 @@ def level_words(value):
     """What a score means, in words: positive for high scores, plain about those below 85."""
     shown = round2(value)
     if shown >= FULL_MARK:
-        return "ได้คะแนนเต็ม"
+        return "ซึ่งเป็นคะแนนเต็ม"
     if shown >= HIGH_MARK:
         return "อยู่ในระดับสูงและผ่านเกณฑ์ ๘๕ คะแนน"
     if shown >= PASS_MARK:
