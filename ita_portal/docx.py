@@ -11,6 +11,7 @@ Thai is a complex script for Word: a run's Thai characters take the `w:cs` font,
 sizes; the theme font attributes are removed, as Word would let them win."""
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -147,6 +148,13 @@ def _no_title_border(style):
             ppr.remove(border)
 
 
+_SECTPR_ORDER = (
+    "headerReference", "footerReference", "footnotePr", "endnotePr", "type", "pgSz", "pgMar", "paperSrc",
+    "pgBorders", "lnNumType", "pgNumType", "cols", "formProt", "vAlign", "noEndnote", "titlePg", "textDirection",
+    "bidi", "rtlGutter", "docGrid", "printerSettings", "sectPrChange",
+)
+
+
 def _page_setup(section, *, landscape=False):
     from docx.enum.section import WD_ORIENT
     from docx.shared import Cm
@@ -161,14 +169,7 @@ def _page_setup(section, *, landscape=False):
     section.right_margin = Cm(margins["right"])
     section.header_distance = Cm(1.2)
     # Page numbers in Thai digits, as the PDFs print them ("- ๒ -").
-    sect_pr = section._sectPr
-    pg = sect_pr.find(_qn("w:pgNumType"))
-    if pg is None:
-        from docx.oxml import OxmlElement
-
-        pg = OxmlElement("w:pgNumType")
-        sect_pr.append(pg)
-    pg.set(_qn("w:fmt"), "thaiNumbers")
+    _child(section._sectPr, "pgNumType", _SECTPR_ORDER).set(_qn("w:fmt"), "thaiNumbers")
 
 
 def _page_number_header(section):
@@ -180,12 +181,13 @@ def _page_number_header(section):
     paragraph = section.header.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(paragraph, "- ", size=14)
-    run = _run(paragraph, "", size=14)
+    # A PAGE field, one run per part as Word writes it; the section's pgNumType makes it Thai.
     for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "๑"), ("end", None)):
+        run = _run(paragraph, "", size=14)
         if kind:
             element = OxmlElement("w:fldChar")
             element.set(_qn("w:fldCharType"), kind)
-        elif text.strip() == "PAGE":
+        elif text == " PAGE ":
             element = OxmlElement("w:instrText")
             element.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
             element.text = text
@@ -194,6 +196,16 @@ def _page_number_header(section):
             element.text = text
         run._r.append(element)
     _run(paragraph, " -", size=14)
+
+
+def footer_text(footer, text):
+    """A short centred line in a header or footer (12 pt)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    paragraph = footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(paragraph, text, size=SMALL_PT)
+    return paragraph
 
 
 def new_document(*, title="", landscape=False):
@@ -362,11 +374,14 @@ def chart_png(svg):
         return None
     from ita_portal.pdf import FONT_DIR, html_to_pdf
 
+    size = re.search(r'<svg[^>]*\bwidth="(\d+)"[^>]*\bheight="(\d+)"', svg)
+    height_cm = round(17 * int(size[2]) / int(size[1]), 2) if size else 8.5
     html = (
         "<style>"
         f'@font-face {{ font-family: "Sarabun"; src: url("{FONT_DIR.as_uri()}/Sarabun-Regular.ttf"); }}'
         f'@font-face {{ font-family: "Sarabun"; font-weight: 700; src: url("{FONT_DIR.as_uri()}/Sarabun-Bold.ttf"); }}'
-        "@page { size: 17cm 8.5cm; margin: 0 } html, body { margin: 0 } svg { width: 17cm; height: auto }"
+        f"@page {{ size: 17cm {height_cm}cm; margin: 0 }}"
+        " html, body { margin: 0 } svg { display: block; width: 17cm; height: auto }"
         f"</style>{svg}"
     )
     pdf = html_to_pdf(html)

@@ -15,6 +15,7 @@ ANNOUNCEMENT_NOTICE = (
     "เอกสารที่ลงนามและตรวจสอบได้คือไฟล์ PDF ที่จัดเก็บในระบบ ITA Portal"
 )
 DRAFT_NOTICE = "ร่าง (ยังไม่ได้ลงนาม)"
+FOOTER_NOTICE = "สำเนาสำหรับแก้ไขถ้อยคำ ไม่ใช่เอกสารที่ลงนาม"
 DOTS_DATE = "......................................"
 
 
@@ -160,6 +161,11 @@ def build_announcement_docx(context):
     notice = docx.paragraph(document, ANNOUNCEMENT_NOTICE if context["signed"] else DRAFT_NOTICE,
                             size=docx.SMALL_PT)
     notice.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    # Every printed page says so too, in the footer (first page and the others).
+    section = document.sections[0]
+    for footer in (section.footer, section.first_page_footer):
+        footer.is_linked_to_previous = False
+        docx.footer_text(footer, FOOTER_NOTICE if context["signed"] else DRAFT_NOTICE)
     if not _emblem(document, context.get("emblem_url")):
         docx.table(document, ["ยังไม่ได้อัปโหลดตราสัญลักษณ์ (ครุฑ สูง ๓ ซม.)"], [], size=docx.SMALL_PT)
     docx.heading(document, f"ประกาศ{agency}", 1, center=True)

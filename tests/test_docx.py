@@ -142,6 +142,26 @@ def test_it_gives_an_editable_copy_of_the_signed_announcement_that_says_it_is_no
     assert len(rows) == signed.measures.count()
 
 
+def test_it_repeats_that_the_copy_is_not_the_signed_one_in_every_footer(client, owner, signed):
+    document = download(client, owner, reverse("plans:document_docx", args=[signed.pk, "announcement"]))
+    for section in document.sections:
+        assert "ไม่ใช่เอกสารที่ลงนาม" in section.footer.paragraphs[0].text
+    assert "ไม่ใช่เอกสารที่ลงนาม" in document.sections[0].first_page_footer.paragraphs[0].text
+
+
+def test_it_puts_the_uploaded_emblem_3_cm_tall_on_the_announcement(client, owner, plan):
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (90, 100), "white").save(image, "PNG")
+    plan.agency.emblem.save("garuda.png", ContentFile(image.getvalue()))
+    document = download(client, owner, reverse("plans:document_docx", args=[plan.pk, "announcement"]))
+    assert len(document.inline_shapes) == 1
+    assert round(document.inline_shapes[0].height.cm, 1) == 3.0
+    assert "ยังไม่ได้อัปโหลดตราสัญลักษณ์" not in texts(document)
+
+
 def test_it_labels_the_draft_announcements_copy_as_a_draft(client, owner, plan):
     document = download(client, owner, reverse("plans:document_docx", args=[plan.pk, "announcement"]))
     assert document.paragraphs[0].text == "ร่าง (ยังไม่ได้ลงนาม)"
