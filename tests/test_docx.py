@@ -245,6 +245,26 @@ def test_it_offers_a_word_link_beside_each_pdf_on_the_plan_page(client, owner, s
     assert reverse("assessments:analysis_docx", args=[signed.assessment_id]) in page
 
 
+def test_it_offers_a_word_link_beside_the_analysis_pdf_on_the_agency_and_analysis_pages(client, owner, plan):
+    client.force_login(owner)
+    url = reverse("assessments:analysis_docx", args=[plan.assessment_id])
+    assert url in client.get(reverse("plans:agency", args=["A001"])).content.decode()
+    assert url in client.get(reverse("assessments:analysis_edit", args=[plan.assessment_id])).content.decode()
+
+
+def test_it_lists_the_word_copies_with_the_pdfs_in_the_plan_admin(signed):
+    from django.contrib import admin
+
+    from plans.models import Plan
+
+    html = admin.site._registry[Plan].documents(signed)
+    for kind in ("plan", "announcement", "progress"):
+        assert reverse("plans:document", args=[signed.pk, kind]) in html
+        assert reverse("plans:document_docx", args=[signed.pk, kind]) in html
+    assert reverse("assessments:analysis_docx", args=[signed.assessment_id]) in html
+    assert "ไม่ใช่เอกสารที่ลงนาม" in html
+
+
 @pytest.mark.parametrize("kind", ["analysis", "plan", "announcement", "progress"])
 def test_it_writes_a_valid_docx_with_the_command(signed, tmp_path, kind):
     out = tmp_path / f"{kind}.docx"
