@@ -286,3 +286,26 @@ def test_it_puts_a_thai_file_name_in_the_content_disposition():
     header = response["Content-Disposition"]
     assert "filename*=utf-8''%e0%b8%9b" in header.lower()
     assert 'filename="______-A001.docx"' in header
+
+
+# Thin data ---------------------------------------------------------------------------------
+
+
+def test_it_writes_the_analysis_of_an_assessment_that_has_only_an_overall_score(agency_b, library):
+    from assessments.docx_documents import render_analysis_docx
+    from tests.conftest import make_assessment
+
+    assessment = make_assessment(agency_b, 2567, {("overall", ""): "85.42"})
+    text = texts(Document(io.BytesIO(render_analysis_docx(assessment, charts=False))))
+    assert "๘๕.๔๒" in text
+    assert "ยังไม่มีคะแนนรายเครื่องมือในระบบ" in text
+    assert "ยังไม่มีคะแนนรายตัวชี้วัดของปีนี้ในระบบ" in text
+
+
+def test_it_follows_the_agencys_choice_of_arabic_digits_in_tables(client, owner, plan):
+    plan.agency.table_digits = "arabic"
+    plan.agency.save(update_fields=["table_digits"])
+    document = download(client, owner, reverse("plans:document_docx", args=[plan.pk, "plan"]))
+    tools = data_rows(table_with_header(document, "เครื่องมือการประเมิน"))
+    assert tools[0][2] == "98.58"
+    assert "๙๒.๒๗" in texts(document)  # the running text stays in Thai digits, as in the PDF
