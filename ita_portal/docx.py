@@ -10,6 +10,7 @@ Thai is a complex script for Word: a run's Thai characters take the `w:cs` font,
 (ascii, hAnsi, eastAsia, cs) to Sarabun, the family the PDFs embed (static/fonts), and both
 sizes; the theme font attributes are removed, as Word would let them win."""
 
+import hashlib
 import io
 import re
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
@@ -31,6 +33,7 @@ MARGINS_CM = {"top": 2.5, "bottom": 2, "left": 3, "right": 2}
 LANDSCAPE_MARGINS_CM = {"top": 2, "bottom": 2, "left": 2.5, "right": 2}
 SHADE = "E8E8E8"
 GROUP_SHADE = "F2F2F2"
+CHART_CACHE_SECONDS = 300
 _THEME_ATTRS = ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme")
 
 
@@ -372,6 +375,17 @@ def chart_png(svg):
     (the Word copy then goes without the chart rather than failing)."""
     if not svg or shutil.which("pdftoppm") is None:
         return None
+    # The same chart (same SVG) is drawn once per cache period, as render_pdf does for PDFs.
+    key = "docx-chart:" + hashlib.sha256(svg.encode()).hexdigest()
+    png = cache.get(key)
+    if png is None:
+        png = _draw_chart(svg)
+        if png is not None:
+            cache.set(key, png, CHART_CACHE_SECONDS)
+    return png
+
+
+def _draw_chart(svg):
     from ita_portal.pdf import FONT_DIR, html_to_pdf
 
     size = re.search(r'<svg[^>]*\bwidth="(\d+)"[^>]*\bheight="(\d+)"', svg)
