@@ -6,6 +6,7 @@ app_name = "assessments"
 
 urlpatterns = [
     path("assessments/<int:pk>/analysis.pdf", views.analysis_pdf, name="analysis_pdf"),
+    path("assessments/<int:pk>/analysis.docx", views.analysis_docx, name="analysis_docx"),
     path("assessments/<int:pk>/analysis/", views.analysis_edit, name="analysis_edit"),
     path("compare/", compare_views.province_table, name="compare"),
     path("compare/agency/<str:code>/trend/", compare_views.agency_trend, name="compare_trend"),

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from assessments import scoring
 from assessments.documents import analysis_context, render_analysis
 from assessments.models import AnalysisText, Assessment, FrameworkItem, Membership, agencies_for, has_role
+from ita_portal.docx import docx_response
 from ita_portal.pdf import pdf_response
 
 
@@ -21,6 +22,15 @@ def analysis_pdf(request, pk):
     assessment = _get_assessment_for_user(request, pk)
     data = render_analysis(assessment)
     return pdf_response(data, f"ita-analysis-{assessment.agency.code}-{assessment.fiscal_year.year}.pdf")
+
+
+@login_required
+def analysis_docx(request, pk):
+    from assessments.docx_documents import render_analysis_docx
+
+    assessment = _get_assessment_for_user(request, pk)
+    data = render_analysis_docx(assessment)
+    return docx_response(data, f"ita-analysis-{assessment.agency.code}-{assessment.fiscal_year.year}.docx")
 
 
 @login_required

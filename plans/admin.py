@@ -112,14 +112,25 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     def documents(self, obj):
         if obj is None or obj.pk is None:
             return "-"
+        # Each PDF with its Word copy beside it; the announcement's is an editable copy, not the signed file.
+        editable = "สำเนาเนื้อหาสำหรับแก้ไข ไม่ใช่เอกสารที่ลงนาม" if obj.is_signed else "สำเนา Word สำหรับแก้ไขถ้อยคำ"
         links = [
-            (reverse("plans:document", args=[obj.pk, "plan"]), "แผนมาตรการ"),
-            (reverse("plans:document", args=[obj.pk, "announcement"]), "ประกาศ" if obj.is_signed else "ร่างประกาศ"),
+            ("plans:document", obj.pk, "plan", "แผนมาตรการ", "สำเนา Word สำหรับแก้ไขถ้อยคำ"),
+            ("plans:document", obj.pk, "announcement", "ประกาศ" if obj.is_signed else "ร่างประกาศ", editable),
         ]
         if obj.is_signed:
-            links.append((reverse("plans:document", args=[obj.pk, "progress"]), "รายงานผลการดำเนินงาน"))
-        links.append((reverse("assessments:analysis_pdf", args=[obj.assessment_id]), "รายงานการวิเคราะห์"))
-        return format_html_join(" · ", '<a href="{}">{} (PDF)</a>', links)
+            links.append(("plans:document", obj.pk, "progress", "รายงานผลการดำเนินงาน", "สำเนา Word สำหรับแก้ไขถ้อยคำ"))
+        rows = [
+            (reverse(name, args=[pk, kind]), label, reverse(f"{name}_docx", args=[pk, kind]), title)
+            for name, pk, kind, label, title in links
+        ]
+        rows.append((
+            reverse("assessments:analysis_pdf", args=[obj.assessment_id]), "รายงานการวิเคราะห์",
+            reverse("assessments:analysis_docx", args=[obj.assessment_id]), "สำเนา Word สำหรับแก้ไขถ้อยคำ",
+        ))
+        return format_html_join(
+            " · ", '<a href="{}">{} (PDF)</a> <a href="{}" title="{}">(Word .docx)</a>', rows
+        )
 
     @admin.display(description="สถานะ", ordering="status")
     def status_badge(self, obj):

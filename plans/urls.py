@@ -15,6 +15,7 @@ urlpatterns = [
     path("plans/<int:pk>/progress/", views.plan_progress, name="progress"),
     path("plans/<int:pk>/evidence/<int:progress_id>/", views.evidence_file, name="evidence"),
     path("plans/<int:pk>/documents/<str:kind>.pdf", documents.download, name="document"),
+    path("plans/<int:pk>/documents/<str:kind>.docx", documents.download_docx, name="document_docx"),
     path("plans/<int:pk>/publish-progress/", views.publish_progress, name="publish_progress"),
     path("p/<str:code>/", public_views.public_agency, name="public_agency"),
     path("p/<str:code>/<str:verify_code>.pdf", public_views.public_document, name="public_document"),

@@ -26,10 +26,10 @@ RUNTIME_PACKAGES=(
     libthai-data
     fontconfig
     postgresql        # PostgreSQL 15: production database, and CI's second test run
+    poppler-utils     # pdftoppm draws the charts of the Word copies; the tests read PDFs back with it
 )
 # Only the tests need these (the fonts are in static/fonts, no font package is needed).
 TEST_PACKAGES=(
-    poppler-utils     # pdftotext / pdftoppm read rendered PDFs back
     chromium          # the real-browser tests in tests/e2e (Playwright drives Debian's Chromium)
 )
 

@@ -49,7 +49,7 @@ def world(seed_assessment, other_assessment, owner, wg_member, mayor, outsider, 
 
 
 # Which object a route's <pk> names; plans routes default to the plan.
-PK_OF = {"draft": "assessment", "analysis_pdf": "assessment", "analysis_edit": "assessment",
+PK_OF = {"draft": "assessment", "analysis_pdf": "assessment", "analysis_docx": "assessment", "analysis_edit": "assessment",
          "bulk_detail": "job", "bulk_download": "job"}
 # Routes without an object: they may answer, but must not show agency A.
 LISTS = {"home", "compare", "bulk"}

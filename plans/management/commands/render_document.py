@@ -9,15 +9,22 @@ from plans.models import Plan
 
 
 class Command(BaseCommand):
-    help = "สร้างเอกสาร PDF: analysis, plan, announcement หรือ progress ของหน่วยงานจากผลการประเมินปีที่ระบุ"
+    help = (
+        "สร้างเอกสาร PDF (หรือสำเนา Word ด้วย --format docx): analysis, plan, announcement หรือ progress "
+        "ของหน่วยงานจากผลการประเมินปีที่ระบุ"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=["analysis", "plan", "announcement", "progress"])
         parser.add_argument("agency_code")
         parser.add_argument("assessed_year", type=int)
         parser.add_argument("--output", required=True)
+        parser.add_argument(
+            "--format", choices=["pdf", "docx"], default="pdf", dest="file_format",
+            help="pdf (ค่าเริ่มต้น) หรือ docx: สำเนา Word สำหรับแก้ไขถ้อยคำ",
+        )
 
-    def handle(self, *args, kind, agency_code, assessed_year, output, **options):
+    def handle(self, *args, kind, agency_code, assessed_year, output, file_format="pdf", **options):
         try:
             assessment = Assessment.objects.select_related("agency", "fiscal_year").get(
                 agency__code=agency_code, fiscal_year__year=assessed_year
@@ -25,7 +32,12 @@ class Command(BaseCommand):
         except Assessment.DoesNotExist:
             raise CommandError(f"ไม่พบผลการประเมินของหน่วยงานรหัส {agency_code} ปีงบประมาณ {assessed_year}") from None
         if kind == "analysis":
-            data = render_analysis(assessment)
+            if file_format == "docx":
+                from assessments.docx_documents import render_analysis_docx
+
+                data = render_analysis_docx(assessment)
+            else:
+                data = render_analysis(assessment)
         else:
             plans = Plan.objects.filter(assessment=assessment).select_related("agency", "assessment__fiscal_year")
             # The announcement is the signed revision where there is one; other documents follow the latest revision.
@@ -38,6 +50,11 @@ class Command(BaseCommand):
                     f"ยังไม่มีแผนที่จัดทำจากผลการประเมินปี {assessed_year} ของหน่วยงานรหัส {agency_code} "
                     f"(ใช้คำสั่ง draft_plan {agency_code} {assessed_year})"
                 )
-            data = render_plan_document(chosen, kind)
+            if file_format == "docx":
+                from plans.docx_documents import render_plan_docx
+
+                data = render_plan_docx(chosen, kind)
+            else:
+                data = render_plan_document(chosen, kind)
         Path(output).write_bytes(data)
-        self.stdout.write(f"บันทึก {kind} ขนาด {len(data):,} ไบต์ ที่ {output}")
+        self.stdout.write(f"บันทึก {kind} ({file_format}) ขนาด {len(data):,} ไบต์ ที่ {output}")
