@@ -419,3 +419,14 @@ def test_it_tells_the_demo_signatory_that_the_qr_code_points_at_this_machine(cli
     notice = re.search(r'<li class="msg-info" role="note" id="public-address-notice">(.*?)</li>', page, re.S).group(1)
     assert "โหมดทดลอง" in notice and "http://127.0.0.1:8000" in notice and "PUBLIC_BASE_URL" in notice
     assert "disabled" not in page
+
+
+def test_it_removes_the_certificate_file_and_its_password_when_the_certificate_is_cleared(
+    client, certified, agency_editor, media, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_change(client, agency_editor, certified, **{"signing_pkcs12-clear": "on"})
+    assert response.status_code == 302
+    certified.refresh_from_db()
+    assert not certified.signing_pkcs12 and raw_column(certified) == ""
+    assert stored_files(media) == []
