@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
@@ -668,6 +669,11 @@ class AgencyAdmin(admin.ModelAdmin):
         return agencies_for(request.user).filter(pk=obj.pk).exists()
 
     readonly_fields = ["signing_password_status"]
+
+    # Nor on an error page or in an error report of a failed save.
+    @method_decorator(sensitive_post_parameters("signing_pkcs12_password"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_fields(self, request, obj=None):
         fields = [f for f in super().get_fields(request, obj) if f != "signing_password_status"]

@@ -430,3 +430,27 @@ def test_it_removes_the_certificate_file_and_its_password_when_the_certificate_i
     certified.refresh_from_db()
     assert not certified.signing_pkcs12 and raw_column(certified) == ""
     assert stored_files(media) == []
+
+
+def test_it_hides_the_typed_password_from_the_error_report_of_a_failed_save(client, certified, agency_editor,
+                                                                           monkeypatch):
+    from django.views.debug import ExceptionReporter
+
+    from assessments.admin import AgencyAdmin
+
+    reports = []
+
+    def crash(self, request, *args, **kwargs):
+        try:
+            raise RuntimeError("disk full")
+        except RuntimeError:
+            # What the error log and the administrators' e-mail would carry (DEBUG off).
+            reports.append(ExceptionReporter(request, *sys.exc_info(), is_email=True).get_traceback_text())
+            raise
+
+    monkeypatch.setattr(AgencyAdmin, "save_model", crash)
+    client.raise_request_exception = False
+    response = admin_change(client, agency_editor, certified, signing_pkcs12_password=PASSWORD)
+    assert response.status_code == 500 and PASSWORD not in response.content.decode()
+    (report,) = reports
+    assert "disk full" in report and "signing_pkcs12_password" in report and PASSWORD not in report
