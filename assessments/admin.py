@@ -1,5 +1,6 @@
 import dataclasses
 import datetime
+from uuid import uuid4
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,6 +8,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,6 +17,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
@@ -53,6 +56,7 @@ from assessments.services import (
     assessment_refresh,
     assessment_save_scores,
 )
+from ita_portal import signing_secrets
 from ita_portal.thai import format_score, thai_date_short
 from ita_portal.uploads import validate_emblem, with_random_name
 
@@ -558,10 +562,23 @@ def build_score_sections(form, result):
 
 
 class AgencyForm(forms.ModelForm):
+    # Write-only: the stored password is never put back into the page (it is kept encrypted,
+    # see ita_portal.signing_secrets). Empty keeps it; the checkbox removes it.
+    signing_pkcs12_password = forms.CharField(
+        label=signing_secrets.PASSWORD_LABEL,
+        required=False,
+        strip=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="ระบบไม่แสดงรหัสผ่านที่บันทึกไว้ เว้นว่างไว้เพื่อใช้รหัสผ่านเดิม "
+        "กรอกเมื่ออัปโหลดใบรับรองใหม่หรือเปลี่ยนรหัสผ่าน",
+    )
+    clear_signing_pkcs12_password = forms.BooleanField(label="ลบรหัสผ่านใบรับรองที่บันทึกไว้", required=False)
+
     class Meta:
         model = Agency
         fields = ["code", "name", "agency_type", "district", "province", "emblem", "table_digits",
-                  "signing_pkcs12", "signing_pkcs12_password"]
+                  "signing_pkcs12", "signing_pkcs12_password", "clear_signing_pkcs12_password"]
         # A FileField, not an ImageField: clean_emblem reads the content and answers in Thai.
         field_classes = {"emblem": forms.FileField}
 
@@ -571,6 +588,60 @@ class AgencyForm(forms.ModelForm):
             validate_emblem(emblem)
             emblem = with_random_name(emblem)
         return emblem
+
+    def clean(self):
+        """A certificate is kept only when it is a PKCS#12 that opens with the password that will
+        be stored with it (the one typed, else the one already stored)."""
+        cleaned = super().clean()
+        self.new_signing_password = None  # None: leave the stored ciphertext as it is
+        if "signing_pkcs12" not in cleaned:
+            return cleaned
+        certificate = cleaned["signing_pkcs12"]
+        typed = cleaned.get("signing_pkcs12_password") or ""
+        clear = cleaned.get("clear_signing_pkcs12_password")
+        if typed and clear:
+            self.add_error("clear_signing_pkcs12_password", "กรอกรหัสผ่านใหม่ หรือเลือกลบรหัสผ่าน อย่างใดอย่างหนึ่ง")
+            return cleaned
+        if certificate is False:  # the certificate is removed: its password goes with it
+            self.new_signing_password = ""
+            return cleaned
+        if typed or clear:
+            password = typed
+        else:
+            try:
+                password = self.instance.signing_password()
+            except signing_secrets.UnreadableSecret:
+                password = ""
+        if isinstance(certificate, UploadedFile):
+            data = certificate.read(signing_secrets.PKCS12_MAX_BYTES + 1)
+            certificate.seek(0)
+        elif certificate and (typed or clear):
+            try:
+                with certificate.open("rb") as f:
+                    data = f.read(signing_secrets.PKCS12_MAX_BYTES + 1)
+            except OSError:
+                self.add_error("signing_pkcs12", f"{signing_secrets.CERTIFICATE_LABEL}: ไม่พบไฟล์ใบรับรองเดิม "
+                               "กรุณาอัปโหลดใบรับรองใหม่")
+                return cleaned
+        else:
+            if typed or clear:
+                self.new_signing_password = password
+            return cleaned
+        problem = signing_secrets.pkcs12_problem(data, password)
+        if problem is not None:
+            kind, message = problem
+            self.add_error("signing_pkcs12_password" if kind == "password" else "signing_pkcs12", message)
+            return cleaned
+        if isinstance(certificate, UploadedFile):
+            # Never the sender's file name ("mayor-somchai-2568.p12").
+            certificate.name = uuid4().hex + ".p12"
+        self.new_signing_password = password
+        return cleaned
+
+    def save(self, commit=True):
+        if getattr(self, "new_signing_password", None) is not None:
+            self.instance.set_signing_password(self.new_signing_password)
+        return super().save(commit)
 
 
 @admin.register(Agency)
@@ -597,6 +668,35 @@ class AgencyAdmin(admin.ModelAdmin):
         if obj is None:
             return Membership.objects.filter(user=request.user).exists()
         return agencies_for(request.user).filter(pk=obj.pk).exists()
+
+    readonly_fields = ["signing_password_status"]
+
+    # Nor on an error page or in an error report of a failed save.
+    @method_decorator(sensitive_post_parameters("signing_pkcs12_password"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "signing_password_status"]
+        if not self.has_change_permission(request, obj):
+            # Read-only page: no password inputs, only whether one is stored.
+            fields = [f for f in fields if f not in ("signing_pkcs12_password", "clear_signing_pkcs12_password")]
+        at = fields.index("signing_pkcs12") + 1 if "signing_pkcs12" in fields else len(fields)
+        return [*fields[:at], "signing_password_status", *fields[at:]]
+
+    @admin.display(description="สถานะรหัสผ่านใบรับรอง")
+    def signing_password_status(self, obj):
+        if obj is None or not obj.signing_pkcs12_password_encrypted:
+            return "ยังไม่ได้บันทึกรหัสผ่าน"
+        return "บันทึกรหัสผ่านไว้แล้ว (เข้ารหัสไว้ ไม่แสดงบนหน้าจอ)"
+
+    def save_model(self, request, obj, form, change):
+        old = Agency.objects.filter(pk=obj.pk).values_list("signing_pkcs12", flat=True).first() if change else ""
+        super().save_model(request, obj, form, change)
+        if old and old != obj.signing_pkcs12.name:
+            # A replaced or removed certificate is a private key: do not leave it in MEDIA_ROOT.
+            storage = obj.signing_pkcs12.storage
+            transaction.on_commit(lambda: storage.delete(old))
 
 
 @admin.register(Membership)

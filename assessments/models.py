@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from ita_portal import signing_secrets
+
 SCORE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
@@ -43,7 +45,8 @@ class Agency(models.Model):
     signing_pkcs12 = models.FileField(
         "ใบรับรองสำหรับลงลายมือชื่ออิเล็กทรอนิกส์ (PKCS#12)", upload_to="certificates/", null=True, blank=True
     )
-    signing_pkcs12_password = models.CharField("รหัสผ่านใบรับรอง", max_length=200, blank=True)
+    # Only ciphertext (ita_portal.signing_secrets, key from the environment); never shown on a page.
+    signing_pkcs12_password_encrypted = models.TextField("รหัสผ่านใบรับรอง (เข้ารหัสแล้ว)", blank=True, editable=False)
 
     objects = AgencyManager()
 
@@ -57,6 +60,14 @@ class Agency(models.Model):
 
     def natural_key(self):
         return (self.code,)
+
+    def signing_password(self):
+        """The certificate's password in clear, for pyHanko only ("" when none is stored).
+        Raises signing_secrets.UnreadableSecret when SIGNING_SECRET_KEY is not the key it was saved under."""
+        return signing_secrets.decrypt(self.signing_pkcs12_password_encrypted)
+
+    def set_signing_password(self, password):
+        self.signing_pkcs12_password_encrypted = signing_secrets.encrypt(password)
 
 
 class FiscalYearManager(models.Manager):

@@ -1,6 +1,9 @@
 """Settings for the ITA Portal. One file; every deploy-specific value comes
 from the environment, and the defaults let a fresh checkout run on SQLite."""
 
+import base64
+import binascii
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -72,6 +75,28 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG=0")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+# Encrypts agencies' signing-certificate passwords in the database (ita_portal.signing_secrets):
+# a Fernet key, 32 random bytes in url-safe base64. It lives only in the environment, so a
+# database backup alone cannot sign as an agency; keep a copy of it apart from the backups
+# (without it the stored passwords must be typed again). In debug (demo, tests) a key derived
+# from SECRET_KEY stands in for it.
+SIGNING_SECRET_KEY = os.environ.get("SIGNING_SECRET_KEY", "").strip()
+if not SIGNING_SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SIGNING_SECRET_KEY must be set when DJANGO_DEBUG=0 (it encrypts the signing certificates' "
+            "passwords); generate one with: python3 -c 'import base64, os; "
+            "print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
+        )
+    SIGNING_SECRET_KEY = base64.urlsafe_b64encode(
+        hashlib.sha256(b"ita-portal signing password key (development only)\0" + SECRET_KEY.encode()).digest()
+    ).decode()
+try:
+    _signing_key_bytes = len(base64.urlsafe_b64decode(SIGNING_SECRET_KEY.encode("ascii")))
+except (binascii.Error, ValueError):
+    _signing_key_bytes = 0
+if _signing_key_bytes != 32 or len(SIGNING_SECRET_KEY) != 44:
+    raise ImproperlyConfigured("SIGNING_SECRET_KEY must be 32 bytes in url-safe base64 (44 characters)")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -254,6 +279,9 @@ if not DEBUG:
 PUBLIC_BASE_URL = os.environ.get(
     "PUBLIC_BASE_URL", CSRF_TRUSTED_ORIGINS[0] if CSRF_TRUSTED_ORIGINS and not DEBUG else "http://127.0.0.1:8000"
 ).rstrip("/")
+# With DJANGO_DEBUG=0 nobody may sign while PUBLIC_BASE_URL is a local address (localhost,
+# 127.0.0.1): plans.announcement.public_address_problem. Apart from DEBUG, which tests turn off.
+PUBLIC_BASE_URL_REQUIRED = not DEBUG
 if not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured(
         "PUBLIC_BASE_URL must be the portal's https:// address when DJANGO_DEBUG=0 "

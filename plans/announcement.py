@@ -7,9 +7,11 @@ and every later download serves those bytes (DOMAIN: documents users make, item 
 
 import hashlib
 import io
+import ipaddress
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,7 +20,7 @@ from django.urls import reverse
 
 from assessments.documents import figure_notes, noted
 from assessments.models import compute_assessment
-from ita_portal import thai
+from ita_portal import signing_secrets, thai
 from ita_portal.pdf import render_pdf
 from plans.models import StoredDocument
 
@@ -167,16 +169,76 @@ def verify_url_for(verify_code):
     return base + reverse("plans:verify", args=[verify_code])
 
 
+def public_address_is_local():
+    """True when PUBLIC_BASE_URL names this machine (localhost, 127.x, ::1) or no host: a QR
+    code made with it opens nothing for a citizen."""
+    host = (urlsplit(settings.PUBLIC_BASE_URL).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def public_address_problem():
+    """Why nobody may sign yet (production only), or "": the QR code and link printed in a
+    signed announcement keep PUBLIC_BASE_URL for good."""
+    if not settings.PUBLIC_BASE_URL_REQUIRED:
+        return ""
+    url = settings.PUBLIC_BASE_URL
+    if public_address_is_local() or not url.startswith("https://"):
+        return (
+            f"ยังลงนามประกาศไม่ได้ เพราะที่อยู่เว็บของพอร์ทัล (PUBLIC_BASE_URL) ยังเป็น {url} "
+            "ซึ่งประชาชนเปิดไม่ได้ และจะพิมพ์อยู่ใน QR code ของประกาศที่ลงนามตลอดไป "
+            "กรุณาให้ผู้ดูแลระบบตั้ง PUBLIC_BASE_URL เป็นที่อยู่ https:// ที่ประชาชนใช้เปิดพอร์ทัล "
+            "(เช่น https://ita.example.go.th) ในไฟล์ตั้งค่า /etc/ita-portal/env แล้วเริ่มระบบใหม่"
+        )
+    return ""
+
+
+CERTIFICATE_FAILED = (
+    "ลงลายมือชื่ออิเล็กทรอนิกส์ด้วยใบรับรองของหน่วยงานไม่ได้: {reason} "
+    "ยังไม่ได้ลงนามและไม่ได้บันทึกสิ่งใด กรุณาให้เจ้าหน้าที่ของหน่วยงานตรวจสอบใบรับรองและรหัสผ่านในหน้าหน่วยงาน"
+)
+
+
 def _load_signer(agency):
+    """pyHanko's signer from the agency's certificate; every way it can fail (file gone, not a
+    PKCS#12, wrong password, key unreadable under SIGNING_SECRET_KEY) is a Thai ValidationError."""
     from pyhanko.sign.signers import SimpleSigner
 
-    with agency.signing_pkcs12.open("rb") as f:
-        data = f.read()
-    passphrase = agency.signing_pkcs12_password.encode() if agency.signing_pkcs12_password else None
-    signer = SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=passphrase)
+    try:
+        password = agency.signing_password()
+    except signing_secrets.UnreadableSecret as error:
+        raise ValidationError(CERTIFICATE_FAILED.format(reason=str(error))) from None
+    try:
+        with agency.signing_pkcs12.open("rb") as f:
+            data = f.read(signing_secrets.PKCS12_MAX_BYTES + 1)
+    except OSError:
+        raise ValidationError(CERTIFICATE_FAILED.format(reason="ไม่พบไฟล์ใบรับรอง")) from None
+    problem = signing_secrets.pkcs12_problem(data, password)
+    if problem is not None:
+        raise ValidationError(CERTIFICATE_FAILED.format(reason=problem[1]))
+    try:
+        signer = SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=password.encode() if password else None)
+    except Exception:  # noqa: BLE001 - pyHanko wraps its errors in ValueError, but not all of them
+        signer = None
     if signer is None:
-        raise ValidationError("เปิดใบรับรองสำหรับลงลายมือชื่ออิเล็กทรอนิกส์ไม่ได้ กรุณาตรวจสอบไฟล์และรหัสผ่าน")
+        raise ValidationError(CERTIFICATE_FAILED.format(reason="เปิดใบรับรองไม่ได้"))
     return signer
+
+
+def signing_preflight(agency):
+    """Refuse before anything is saved: an address nobody can open, or a certificate that will
+    not sign. Called by plan_sign before it records the signing."""
+    problem = public_address_problem()
+    if problem:
+        raise ValidationError(problem)
+    agency.refresh_from_db(fields=["signing_pkcs12", "signing_pkcs12_password_encrypted"])
+    if agency.signing_pkcs12:
+        _load_signer(agency)
 
 
 def pades_sign(pdf, agency):
@@ -193,7 +255,10 @@ def pades_sign(pdf, agency):
         field_name=SIGNATURE_FIELD, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256"
     )
     pdf_signer = signers.PdfSigner(meta, signer=signer, new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD, box=None))
-    out = pdf_signer.sign_pdf(writer, bytes_reserved=SIGNATURE_BYTES_RESERVED)
+    try:
+        out = pdf_signer.sign_pdf(writer, bytes_reserved=SIGNATURE_BYTES_RESERVED)
+    except Exception as error:  # noqa: BLE001 - a key pyHanko cannot use (algorithm, key size…)
+        raise ValidationError(CERTIFICATE_FAILED.format(reason=f"โปรแกรมลงนามปฏิเสธใบรับรอง ({error})")) from None
     return out.getvalue()
 
 
@@ -208,7 +273,7 @@ def announcement_store(*, plan, user):
     if existing is not None:
         return existing
     # Read the certificate settings fresh: a stale agency instance would silently skip the signature.
-    plan.agency.refresh_from_db(fields=["signing_pkcs12", "signing_pkcs12_password"])
+    plan.agency.refresh_from_db(fields=["signing_pkcs12", "signing_pkcs12_password_encrypted"])
     verify_code = new_verify_code()
     context = announcement_context(plan, signed=True, verify_url=verify_url_for(verify_code))
     pdf = render_pdf(TEMPLATE, context)
@@ -225,6 +290,11 @@ def announcement_store(*, plan, user):
         created_by=user if user is not None and user.is_authenticated else None,
     )
     document.file.save("announcement.pdf", ContentFile(pdf), save=False)
-    document.full_clean()
-    document.save()
+    try:
+        document.full_clean()
+        document.save()
+    except Exception:
+        # The rollback undoes the row, not the file: remove it so no orphan stays in MEDIA_ROOT.
+        document.file.storage.delete(document.file.name)
+        raise
     return document

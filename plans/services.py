@@ -281,6 +281,10 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         errors["meeting_date"] = "วันที่ประชุมต้องไม่หลังวันที่ประกาศ"
     if errors:
         raise ValidationError(errors)
+    from plans.announcement import announcement_store, signing_preflight
+
+    # The public address and the certificate are checked before anything is written.
+    signing_preflight(plan.agency)
     plan.signatory_name = signatory_name.strip()
     plan.signatory_position = signatory_position.strip()
     plan.announced_on = announced_on
@@ -290,12 +294,16 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         plan.signature_image = signature_image
     plan.signed_by = user
     plan.signed_at = timezone.now()
-    # One save and one history row for the signing: the status with who signed, as what, and when.
-    _record(plan, Status.SIGNED, user, expected_version=expected_version, fields=SIGNING_FIELDS)
-    # Generate and store the announcement once, in this transaction: a failed render rolls the signing back.
-    from plans.announcement import announcement_store
-
-    announcement_store(plan=plan, user=user)
+    try:
+        # One save and one history row for the signing: the status with who signed, as what, and when.
+        _record(plan, Status.SIGNED, user, expected_version=expected_version, fields=SIGNING_FIELDS)
+        # Generate and store the announcement once, in this transaction: a failed render rolls the signing back.
+        announcement_store(plan=plan, user=user)
+    except Exception:
+        # The rollback undoes the rows, not the files: remove the signature image saved above.
+        if signature_image is not None and plan.signature_image and plan.signature_image._committed:
+            plan.signature_image.storage.delete(plan.signature_image.name)
+        raise
 
 
 SIGNING_FIELDS = [

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -261,7 +262,16 @@ def plan_sign(request, pk):
                 "signatory_position": default_position(plan.agency),
             }
         )
-    return render(request, "plans/plan_sign.html", {"plan": plan, "agency": plan.agency, "form": form})
+    from plans.announcement import public_address_is_local, public_address_problem
+
+    context = {
+        "plan": plan, "agency": plan.agency, "form": form,
+        # Production: signing is refused until PUBLIC_BASE_URL is real. Demo: say where the QR code points.
+        "address_problem": public_address_problem(),
+        "local_address": settings.PUBLIC_BASE_URL
+        if not settings.PUBLIC_BASE_URL_REQUIRED and public_address_is_local() else "",
+    }
+    return render(request, "plans/plan_sign.html", context)
 
 
 def default_position(agency):

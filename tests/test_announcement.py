@@ -4,6 +4,7 @@ byte, public verification by hash or upload, optional PAdES signature."""
 import datetime
 import hashlib
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -173,12 +174,14 @@ def test_it_pades_signs_with_the_demo_certificate_and_detects_tampering(client, 
 def test_it_replaces_the_demo_certificate_when_run_again(agency_a, media):
     call_command("create_demo_certificate", "A001", stdout=io.StringIO())
     agency_a.refresh_from_db()
-    first = agency_a.signing_pkcs12_password
+    first = agency_a.signing_password()
     call_command("create_demo_certificate", "A001", stdout=io.StringIO())
     agency_a.refresh_from_db()
-    assert agency_a.signing_pkcs12.name == "certificates/A001-demo.p12"
-    assert agency_a.signing_pkcs12_password != first
-    assert [p.name for p in (media / "certificates").iterdir()] == ["A001-demo.p12"]
+    assert re.fullmatch(r"certificates/demo/[0-9a-f]{32}\.p12", agency_a.signing_pkcs12.name)
+    assert agency_a.signing_password() != first
+    assert [f"certificates/demo/{p.name}" for p in (media / "certificates" / "demo").iterdir()] == [
+        agency_a.signing_pkcs12.name
+    ]
 
 
 def test_it_hides_a_draft_announcement_from_another_agency(client, approved, outsider):

@@ -1,6 +1,7 @@
 """Production hardening: deploy checks, CSP, the health check, login throttling, uploads and
 who may fetch stored files."""
 
+import base64
 import datetime
 import io
 import json
@@ -39,6 +40,7 @@ def test_it_passes_check_deploy_with_production_settings(tmp_path):
         **os.environ,
         "DJANGO_DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
+        "SIGNING_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": "ita.example.go.th",
         "CSRF_TRUSTED_ORIGINS": "https://ita.example.go.th",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
@@ -57,6 +59,7 @@ def test_it_refuses_to_start_in_production_with_an_http_public_address(tmp_path)
         **os.environ,
         "DJANGO_DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
+        "SIGNING_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": "ita.example.go.th",
         "PUBLIC_BASE_URL": "http://ita.example.go.th",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",

@@ -88,6 +88,7 @@ HOST="http://127.0.0.1:$APP_PORT"
 export DATABASE_URL
 export DJANGO_DEBUG=0
 export SECRET_KEY="load-test-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+export SIGNING_SECRET_KEY="$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
 export ALLOWED_HOSTS=127.0.0.1
 export SECURE_SSL_REDIRECT=0
 export CSRF_TRUSTED_ORIGINS="$HOST"

@@ -7,15 +7,16 @@ certificate from a real CA in the admin. Running it again replaces the demo one.
 import datetime
 import secrets
 import warnings
+from uuid import uuid4
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.text import get_valid_filename
 
 from assessments.models import Agency
 
 VALID_YEARS = 3
+DEMO_FOLDER = "certificates/demo/"
 
 
 def demo_pkcs12(common_name, passphrase):
@@ -73,15 +74,15 @@ class Command(BaseCommand):
             raise CommandError(f"ไม่พบหน่วยงานรหัส {agency_code}") from None
         passphrase = secrets.token_urlsafe(24)
         data = demo_pkcs12(agency.name, passphrase)
-        path = f"certificates/{get_valid_filename(agency.code)}-demo.p12"
         old = agency.signing_pkcs12.name if agency.signing_pkcs12 else ""
-        # Same name every time: replace the previous demo file rather than pile up copies.
-        if default_storage.exists(path):
-            default_storage.delete(path)
-        agency.signing_pkcs12.name = default_storage.save(path, ContentFile(data))
-        agency.signing_pkcs12_password = passphrase
-        agency.save(update_fields=["signing_pkcs12", "signing_pkcs12_password"])
-        if old and old != agency.signing_pkcs12.name:
+        # A random name, as for an uploaded certificate; the password is stored encrypted.
+        agency.signing_pkcs12.name = default_storage.save(f"{DEMO_FOLDER}{uuid4().hex}.p12", ContentFile(data))
+        agency.set_signing_password(passphrase)
+        agency.save(update_fields=["signing_pkcs12", "signing_pkcs12_password_encrypted"])
+        if old.startswith(DEMO_FOLDER):
+            # Replace the previous demo certificate rather than pile up copies.
+            default_storage.delete(old)
+        elif old:
             self.stdout.write(f"ใบรับรองเดิม {old} ยังเก็บไว้ แต่หน่วยงานไม่ได้ใช้แล้ว")
         self.stdout.write(
             self.style.SUCCESS(f"สร้างใบรับรองทดลองของ{agency.name}แล้ว: {agency.signing_pkcs12.name}")
