@@ -39,7 +39,27 @@ def plan_claim_version(*, plan, expected_version=None):
     plan.version = version_claim(Plan, plan.pk, expected)
 
 
+# Decision comments, reasons for sending back and review comments: longer ones are refused
+# with a message, never cut or dropped (issue 11).
+COMMENT_MAX_CHARS = 4000
+
+
+def comment_text(text, *, label):
+    """The comment as stored: line ends as the browser's textarea counts them (one character,
+    where the form posts CRLF), refused with a Thai message naming `label` and the limit
+    when longer than COMMENT_MAX_CHARS."""
+    text = text.replace("\r\n", "\n")
+    if len(text) > COMMENT_MAX_CHARS:
+        raise ValidationError(
+            f"{label}ยาว {thai.thai_digits(f'{len(text):,}')} ตัวอักษร เกินที่รับได้ "
+            f"{thai.thai_digits(f'{COMMENT_MAX_CHARS:,}')} ตัวอักษร จึงยังไม่ได้บันทึก กรุณาย่อให้สั้นลงแล้วส่งอีกครั้ง",
+            code="comment_too_long",
+        )
+    return text
+
+
 def _record(plan, to_status, actor, comment="", expected_version=None, fields=()):
+    comment = comment_text(comment, label="ความเห็นประกอบ")
     # A transition is a save of the plan: it bumps the version, so a form opened before it
     # is refused, and of two decisions taken on the same copy only the first passes.
     plan_claim_version(plan=plan, expected_version=expected_version)
@@ -354,7 +374,8 @@ def measure_comment(*, plan, user, body, measure=None):
         raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
     if not body.strip():
         raise ValidationError({"body": "กรุณาพิมพ์ความเห็น"})
-    return ReviewComment.objects.create(plan=plan, measure=measure, author=user, body=body.strip())
+    body = comment_text(body.strip(), label="ความเห็น")
+    return ReviewComment.objects.create(plan=plan, measure=measure, author=user, body=body)
 
 
 @transaction.atomic
