@@ -572,7 +572,8 @@ class AgencyForm(forms.ModelForm):
     class Meta:
         model = Agency
         fields = ["code", "name", "agency_type", "district", "province", "emblem", "table_digits",
-                  "signing_pkcs12", "signing_pkcs12_password"]
+                  "signing_pkcs12", "signing_pkcs12_password",
+                  "approver_may_sign"]
         # A FileField, not an ImageField: clean_emblem reads the content and answers in Thai.
         field_classes = {"emblem": forms.FileField}
 

@@ -286,6 +286,16 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
     """Sign the approved plan as the agency's announcement; it is locked from then on."""
     _require_role(user, plan, Role.SIGNATORY, action="ลงนามประกาศ")
     _require_status(plan, Status.APPROVED, action="ลงนามประกาศ")
+    # Separation of duties: the approval that brought the plan here was not the signer's own,
+    # unless the agency allows it; then the signing's transition says so.
+    approval = plan.transitions.filter(to_status=Status.APPROVED).last()
+    own_approval = approval is not None and approval.actor_id == user.pk
+    if own_approval and not plan.agency.approver_may_sign:
+        raise ValidationError(
+            "ลงนามประกาศไม่ได้ เพราะท่านเป็นผู้เห็นชอบแผนฉบับนี้ในฐานะคณะทำงานเอง ผู้เห็นชอบและผู้ลงนามต้องเป็นคนละคน "
+            "กรุณาให้ผู้ลงนามคนอื่นของหน่วยงานลงนาม หรือให้คณะทำงานคนอื่นเห็นชอบ",
+            code="own_approval",
+        )
     errors = {}
     if not signatory_name.strip():
         errors["signatory_name"] = "กรุณาระบุชื่อผู้ลงนาม"
@@ -311,12 +321,17 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
     plan.signed_by = user
     plan.signed_at = timezone.now()
     # One save and one history row for the signing: the status with who signed, as what, and when.
-    _record(plan, Status.SIGNED, user, expected_version=expected_version, fields=SIGNING_FIELDS)
+    _record(plan, Status.SIGNED, user, comment=OWN_APPROVAL_NOTE if own_approval else "",
+            expected_version=expected_version, fields=SIGNING_FIELDS)
     # Generate and store the announcement once, in this transaction: a failed render rolls the signing back.
     from plans.announcement import announcement_store
 
     announcement_store(plan=plan, user=user)
 
+
+OWN_APPROVAL_NOTE = (
+    "ลงนามโดยผู้ที่เห็นชอบแผนฉบับนี้เอง ตามข้อยกเว้นที่หน่วยงานอนุญาต (อนุญาตให้ผู้เห็นชอบแผนลงนามประกาศแผนนั้นเอง)"
+)
 
 SIGNING_FIELDS = [
     "signatory_name", "signatory_position", "announced_on", "meeting_number", "meeting_date",
