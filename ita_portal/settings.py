@@ -264,9 +264,10 @@ if not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
 
 # Logging: everything at LOG_LEVEL and above goes to stderr, which systemd keeps in the journal
 # (`journalctl -u ita-portal`). A 500 leaves its traceback there, with the request id (also sent
-# as the X-Request-ID header and shown on the error page) and the user's id. The same with
-# DJANGO_DEBUG=0 and 1; Django's e-mails to ADMINS are not used.
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# as the X-Request-ID header and shown on the error page) and the user's id; so do refused
+# requests (4xx) and login lock-outs, as warnings. The same with DJANGO_DEBUG=0 and 1;
+# Django's e-mails to ADMINS are not used. LOG_LEVEL=INFO adds every login.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
