@@ -271,10 +271,17 @@ def related_changes(records, *, model, describe, shown_fields):
     return saves
 
 
+MISSING_VERSION_MESSAGE = (
+    "ยังไม่ได้บันทึก: แบบฟอร์มที่ส่งมาไม่มีฉบับของข้อมูลที่เปิดแก้ไข (ช่อง version) จึงตรวจไม่ได้ว่ามีผู้อื่น"
+    "บันทึกก่อนหรือไม่ กรุณาเปิดหน้านี้ใหม่แล้วแก้ไขอีกครั้ง"
+)
+
+
 class LoadedVersionForm(forms.ModelForm):
     """Carries, hidden, the version of the record the page was loaded with. The save
     compares it with the stored version in the same transaction as the writes and is
-    refused if someone saved in between (no lost updates)."""
+    refused if someone saved in between (no lost updates). Required on a change: a save
+    without it (an old page, a script) could not be checked, so it is refused too."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     # Set by VersionedChangeAdmin when a save was refused: the form comes back with the input kept.
@@ -284,11 +291,16 @@ class LoadedVersionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.initial.setdefault("version", self.instance.version)
+            self.fields["version"].required = True
+            self.fields["version"].error_messages["required"] = "ไม่มีฉบับของข้อมูลที่เปิดแก้ไข"
 
     def clean(self):
         cleaned_data = super().clean()
         if self.edit_conflict:
             raise ValidationError(STALE_EDIT_MESSAGE, code="stale")
+        if self.fields["version"].required and cleaned_data.get("version") is None:
+            # Also shown above the form: the admin does not show errors of a hidden field.
+            raise ValidationError(MISSING_VERSION_MESSAGE, code="version_missing")
         return cleaned_data
 
 
@@ -578,7 +590,8 @@ class AgencyForm(forms.ModelForm):
     class Meta:
         model = Agency
         fields = ["code", "name", "agency_type", "district", "province", "emblem", "table_digits",
-                  "signing_pkcs12", "signing_pkcs12_password", "clear_signing_pkcs12_password"]
+                  "signing_pkcs12", "signing_pkcs12_password", "clear_signing_pkcs12_password",
+                  "approver_may_sign"]
         # A FileField, not an ImageField: clean_emblem reads the content and answers in Thai.
         field_classes = {"emblem": forms.FileField}
 

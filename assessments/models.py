@@ -47,6 +47,15 @@ class Agency(models.Model):
     )
     # Only ciphertext (ita_portal.signing_secrets, key from the environment); never shown on a page.
     signing_pkcs12_password_encrypted = models.TextField("รหัสผ่านใบรับรอง (เข้ารหัสแล้ว)", blank=True, editable=False)
+    # Separation of duties: by default the working-group member who approved a plan may not
+    # also sign it as signatory (plans.services.plan_sign); a one-person office can allow it.
+    approver_may_sign = models.BooleanField(
+        "อนุญาตให้ผู้เห็นชอบแผนลงนามประกาศแผนนั้นเอง",
+        default=False,
+        help_text="ปกติผู้ที่เห็นชอบแผนในฐานะคณะทำงานจะลงนามประกาศแผนฉบับเดียวกันไม่ได้ "
+        "เปิดเฉพาะเมื่อหน่วยงานจำเป็นต้องให้คนเดียวทำทั้งสองหน้าที่ ทุกครั้งที่ใช้ข้อยกเว้นนี้ "
+        "ระบบบันทึกไว้ในประวัติการพิจารณาของแผน",
+    )
 
     objects = AgencyManager()
 

@@ -119,6 +119,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, redirects and errors included, carries the X-Request-ID of its log lines.
+    "ita_portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -287,6 +289,49 @@ if not DEBUG and not PUBLIC_BASE_URL.startswith("https://"):
         "PUBLIC_BASE_URL must be the portal's https:// address when DJANGO_DEBUG=0 "
         f"(it is printed in the QR code of signed documents), got {PUBLIC_BASE_URL!r}"
     )
+
+# Logging: everything at LOG_LEVEL and above goes to stderr, which systemd keeps in the journal
+# (`journalctl -u ita-portal`). A 500 leaves its traceback there, with the request id (also sent
+# as the X-Request-ID header and shown on the error page) and the user's id; so do refused
+# requests (4xx) and login lock-outs, as warnings. The same with DJANGO_DEBUG=0 and 1;
+# Django's e-mails to ADMINS are not used. LOG_LEVEL=INFO adds every login.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "ita_portal.middleware.RequestContextFilter"}},
+    "formatters": {
+        "portal": {"format": "%(levelname)s %(name)s [request_id=%(request_id)s user_id=%(user_id)s] %(message)s"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "filters": ["request_context"],
+            "formatter": "portal",
+        },
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's defaults (console only with DEBUG, mail_admins only without):
+        # its records go up to the root handler above, in both modes.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
+}
+
+# E-mail (password reset links). The default prints mails on the console (the journal); set
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST… to send them.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ITA Portal <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A password reset link works for this long (Django's default is 3 days).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_HOURS", 24) * 60 * 60
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "plans:home"

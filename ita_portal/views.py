@@ -1,14 +1,17 @@
-"""Site-wide views and request helpers: the health check, the login lock-out page and the
-client address used by django-axes."""
+"""Site-wide views and request helpers: the health check, the login lock-out page, the
+client address used by django-axes, the error page and the password reset."""
 
 import ipaddress
 import subprocess
 from functools import cache
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 
 import ita_portal
@@ -75,3 +78,36 @@ def locked_out(request, original_response=None, credentials=None):
         {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT},
         status=getattr(settings, "AXES_HTTP_RESPONSE_CODE", 429),
     )
+
+
+def server_error(request):
+    """The 500 page (urls.handler500): no database, no base layout, only what the user needs to
+    report the error; the request id finds its traceback in the journal."""
+    # Rendered without the request: no context processor (and so no query) can fail again here.
+    html = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")})
+    return HttpResponseServerError(html)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Reset by e-mail, for every active user with an e-mail address. An unknown address gets
+    the same "sent" page and no mail, so the form does not tell who has an account. The link
+    is built on PUBLIC_BASE_URL, not on the Host header the request came with."""
+
+    template_name = "registration/password/reset_form.html"
+    email_template_name = "registration/password/reset_email.txt"
+    subject_template_name = "registration/password/reset_subject.txt"
+
+    @property
+    def extra_email_context(self):
+        return {"base_url": settings.PUBLIC_BASE_URL}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password/reset_confirm.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # A user locked out by wrong guesses who proved the mailbox may log in with the new
+        # password now, not after the cool-off; other usernames' lock-outs stay.
+        axes_reset(username=form.user.get_username())
+        return response

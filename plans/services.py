@@ -39,7 +39,27 @@ def plan_claim_version(*, plan, expected_version=None):
     plan.version = version_claim(Plan, plan.pk, expected)
 
 
+# Decision comments, reasons for sending back and review comments: longer ones are refused
+# with a message, never cut or dropped (issue 11).
+COMMENT_MAX_CHARS = 4000
+
+
+def comment_text(text, *, label):
+    """The comment as stored: line ends as the browser's textarea counts them (one character,
+    where the form posts CRLF), refused with a Thai message naming `label` and the limit
+    when longer than COMMENT_MAX_CHARS."""
+    text = text.replace("\r\n", "\n")
+    if len(text) > COMMENT_MAX_CHARS:
+        raise ValidationError(
+            f"{label}ยาว {thai.thai_digits(f'{len(text):,}')} ตัวอักษร เกินที่รับได้ "
+            f"{thai.thai_digits(f'{COMMENT_MAX_CHARS:,}')} ตัวอักษร จึงยังไม่ได้บันทึก กรุณาย่อให้สั้นลงแล้วส่งอีกครั้ง",
+            code="comment_too_long",
+        )
+    return text
+
+
 def _record(plan, to_status, actor, comment="", expected_version=None, fields=()):
+    comment = comment_text(comment, label="ความเห็นประกอบ")
     # A transition is a save of the plan: it bumps the version, so a form opened before it
     # is refused, and of two decisions taken on the same copy only the first passes.
     plan_claim_version(plan=plan, expected_version=expected_version)
@@ -266,6 +286,16 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
     """Sign the approved plan as the agency's announcement; it is locked from then on."""
     _require_role(user, plan, Role.SIGNATORY, action="ลงนามประกาศ")
     _require_status(plan, Status.APPROVED, action="ลงนามประกาศ")
+    # Separation of duties: the approval that brought the plan here was not the signer's own,
+    # unless the agency allows it; then the signing's transition says so.
+    approval = plan.transitions.filter(to_status=Status.APPROVED).last()
+    own_approval = approval is not None and approval.actor_id == user.pk
+    if own_approval and not plan.agency.approver_may_sign:
+        raise ValidationError(
+            "ลงนามประกาศไม่ได้ เพราะท่านเป็นผู้เห็นชอบแผนฉบับนี้ในฐานะคณะทำงานเอง ผู้เห็นชอบและผู้ลงนามต้องเป็นคนละคน "
+            "กรุณาให้ผู้ลงนามคนอื่นของหน่วยงานลงนาม หรือให้คณะทำงานคนอื่นเห็นชอบ",
+            code="own_approval",
+        )
     errors = {}
     if not signatory_name.strip():
         errors["signatory_name"] = "กรุณาระบุชื่อผู้ลงนาม"
@@ -296,7 +326,8 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
     plan.signed_at = timezone.now()
     try:
         # One save and one history row for the signing: the status with who signed, as what, and when.
-        _record(plan, Status.SIGNED, user, expected_version=expected_version, fields=SIGNING_FIELDS)
+        _record(plan, Status.SIGNED, user, comment=OWN_APPROVAL_NOTE if own_approval else "",
+                expected_version=expected_version, fields=SIGNING_FIELDS)
         # Generate and store the announcement once, in this transaction: a failed render rolls the signing back.
         announcement_store(plan=plan, user=user)
     except Exception:
@@ -305,6 +336,10 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
             plan.signature_image.storage.delete(plan.signature_image.name)
         raise
 
+
+OWN_APPROVAL_NOTE = (
+    "ลงนามโดยผู้ที่เห็นชอบแผนฉบับนี้เอง ตามข้อยกเว้นที่หน่วยงานอนุญาต (อนุญาตให้ผู้เห็นชอบแผนลงนามประกาศแผนนั้นเอง)"
+)
 
 SIGNING_FIELDS = [
     "signatory_name", "signatory_position", "announced_on", "meeting_number", "meeting_date",
@@ -362,7 +397,8 @@ def measure_comment(*, plan, user, body, measure=None):
         raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
     if not body.strip():
         raise ValidationError({"body": "กรุณาพิมพ์ความเห็น"})
-    return ReviewComment.objects.create(plan=plan, measure=measure, author=user, body=body.strip())
+    body = comment_text(body.strip(), label="ความเห็น")
+    return ReviewComment.objects.create(plan=plan, measure=measure, author=user, body=body)
 
 
 @transaction.atomic

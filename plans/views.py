@@ -96,13 +96,18 @@ def draft_plan(request, pk):
     return redirect("plans:detail", pk=plan.pk)
 
 
+# The length is checked by the services (services.comment_text), which refuse a longer
+# comment with a message naming the field; the browser stops typing at the same limit.
+COMMENT_WIDGET = forms.Textarea(attrs={"rows": 2, "maxlength": services.COMMENT_MAX_CHARS})
+
+
 class CommentForm(forms.Form):
-    body = forms.CharField(label="ความเห็น", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    body = forms.CharField(label="ความเห็น", widget=COMMENT_WIDGET)
     measure = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class DecisionForm(forms.Form):
-    comment = forms.CharField(label="ความเห็นประกอบ", widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+    comment = forms.CharField(label="ความเห็นประกอบ", widget=COMMENT_WIDGET, required=False)
 
 
 @login_required
@@ -150,7 +155,7 @@ def plan_comment(request, pk):
     plan = _get_plan_for_user(request, pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "กรุณาพิมพ์ความเห็น (ไม่เกิน ๔,๐๐๐ ตัวอักษร)")
+        messages.error(request, "กรุณาพิมพ์ความเห็น")
         return redirect("plans:detail", pk=plan.pk)
     measure = None
     if form.cleaned_data["measure"]:
@@ -178,7 +183,11 @@ def plan_transition(request, pk, action):
         raise Http404("ไม่มีขั้นตอนนี้")
     service, done = TRANSITIONS[action]
     form = DecisionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    if not form.is_valid():
+        # Never decide without the comment that was sent.
+        messages.error(request, "ยังไม่ได้บันทึก: " + " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect("plans:detail", pk=plan.pk)
+    comment = form.cleaned_data["comment"]
     try:
         service(plan=plan, user=request.user, comment=comment)
         messages.success(request, done)

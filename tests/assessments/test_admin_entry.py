@@ -29,7 +29,7 @@ def change_url(assessment):
 def form_data(response):
     """The POST body the page would send back unchanged."""
     form = response.context["adminform"].form
-    data = {"notes": form.initial.get("notes", ""), "_save": "1"}
+    data = {"notes": form.initial.get("notes", ""), "version": form.initial["version"], "_save": "1"}
     for name in form.fields:
         if name.startswith("score_"):
             data[name] = form.initial.get(name, "")

@@ -64,7 +64,7 @@ def change_url(assessment):
 def page_post(client, assessment, text):
     page = client.get(change_url(assessment))
     form = page.context["adminform"].form
-    data = {"notes": "", "_save": "1"}
+    data = {"notes": "", "version": form.initial["version"], "_save": "1"}
     for name in form.fields:
         if name.startswith("score_"):
             data[name] = form.initial.get(name, "")
