@@ -49,6 +49,18 @@ def _record(plan, to_status, actor, comment="", expected_version=None, fields=()
     plan.status = to_status
     plan._history_user = actor
     plan.save(update_fields=["status", "updated_at", "version", *fields])
+    _notify_after_commit(plan, to_status, actor, comment)
+
+
+def _notify_after_commit(plan, to_status, actor, comment=""):
+    # After commit: nobody is told of a transition that was rolled back.
+    from functools import partial
+
+    from plans.notifications import plan_transition_notify
+
+    transaction.on_commit(
+        partial(plan_transition_notify, plan_id=plan.pk, to_status=to_status, actor_id=actor.pk, comment=comment)
+    )
 
 
 def question_is_urgent(figure, parts):
