@@ -280,6 +280,16 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ITA Portal <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+if not DEBUG:
+    # Django logs a server error (500) to ADMINS by e-mail only; print warnings and errors
+    # to stderr too, where gunicorn and systemd keep them for the administrator.
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+    }
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "plans:my_work"
 LOGOUT_REDIRECT_URL = "login"
