@@ -187,7 +187,7 @@ def measures_plan_context(plan):
                     "label": _digits(f"ตัวชี้วัดที่ {indicator.code} {indicator.name}", digits),
                     "number": _digits(indicator.code, digits),
                     "score": noted(thai.format_score(value, digits), notes, indicator.code),
-                    "band": band.label if band else "",
+                    "band": band.label if band else (Band.UNSCORED.label if value is None else ""),
                     "rows": [],
                 }
             )

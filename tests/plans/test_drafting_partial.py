@@ -184,3 +184,13 @@ def test_it_prints_the_urgent_items_with_their_part_in_the_triage_section(seed_a
     assert "ไม่มี" not in " ".join(lines).replace("ไม่มีคะแนน", "")
     # e1 (EITSurvey 86.36) is not urgent: it must not appear with a score of 88–92 as if it were.
     assert not any(line.startswith("e๑ ") for line in lines)
+
+
+def test_it_renders_the_draft_announcement_and_progress_report_of_a_driving_plan(overall_only, khuekkhak_staff, library):
+    from plans.documents import render_plan_document
+
+    plan, _ = plan_draft_from_assessment(assessment=overall_only, user=khuekkhak_staff)
+    announcement = pdf_utils.pdftotext(render_plan_document(plan, "announcement"))
+    assert "เทศบาลตำบลคึกคัก" in announcement
+    progress = pdf_utils.pdftotext(render_plan_document(plan, "progress"))
+    assert "เทศบาลตำบลคึกคัก" in progress
