@@ -5,8 +5,9 @@
 - staff: plans sent back for changes; in a signed plan, the current quarter's progress
   not yet recorded and measures past their deadline that are neither done nor cancelled.
 
-Four queries whatever the number of agencies, plans or measures (memberships, plans,
-measures, progress), so the navigation can show the count on every page."""
+At most five queries whatever the number of agencies, plans or measures (memberships,
+plans, send-back reasons, measures, progress), so the navigation can show the count on
+every page."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from assessments.models import Membership
 from ita_portal import thai
-from plans.models import Measure, Plan, Progress
+from plans.models import Measure, Plan, Progress, Transition
 
 Role = Membership.Role
 Status = Plan.Status
@@ -78,6 +79,12 @@ def my_work(user, today=None):
         wanted |= _current_signed(by_role[Role.STAFF])
     plans = list(Plan.objects.filter(wanted).order_by("-target_year", "agency_id", "-revision"))
 
+    reasons = {}
+    sent_back = [p.pk for p in plans if p.status == Status.CHANGES_REQUESTED]
+    if sent_back:
+        latest_first = Transition.objects.filter(plan_id__in=sent_back, to_status=Status.CHANGES_REQUESTED)
+        for plan_id, comment in latest_first.order_by("-at", "-pk").values_list("plan_id", "comment"):
+            reasons.setdefault(plan_id, comment)
     signed = {p.pk: p for p in plans if p.status == Status.SIGNED}
     measures = defaultdict(list)
     if signed:
@@ -99,7 +106,9 @@ def my_work(user, today=None):
             entry.items.append(WorkItem("sign", plan, f"ลงนามประกาศ{label} (คณะทำงานเห็นชอบแล้ว)",
                                         reverse("plans:sign", args=[plan.pk])))
         elif plan.status == Status.CHANGES_REQUESTED:
-            entry.items.append(WorkItem("changes", plan, f"แก้ไข{label} ที่คณะทำงานส่งกลับ", detail))
+            reason = reasons.get(plan.pk, "")
+            entry.items.append(WorkItem("changes", plan, f"แก้ไข{label} ที่คณะทำงานส่งกลับ", detail,
+                                        [f"เหตุผล: {reason[:200]}"] if reason else []))
         else:
             entry.items.extend(_progress_items(plan, measures[plan.pk], today))
     return sorted(work.values(), key=lambda w: w.agency.name)

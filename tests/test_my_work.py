@@ -81,6 +81,7 @@ def test_it_shows_the_staff_a_plan_sent_back(client, plan_a, plan_b, owner, wg_m
     assert kinds(owner) == [("A001", "changes", plan_a.pk)]
     html = page(client, owner)
     assert "ที่คณะทำงานส่งกลับ" in html and reverse("plans:detail", args=[plan_a.pk]) in html
+    assert "เหตุผล: ขอให้เพิ่มผู้รับผิดชอบ" in html
     # The outsider (staff of B) has nothing sent back, and never sees A's plan.
     assert kinds(outsider) == []
     assert reverse("plans:detail", args=[plan_a.pk]) not in page(client, outsider)
@@ -126,30 +127,34 @@ def test_it_shows_the_count_in_the_navigation(client, plan_a, owner, wg_member):
 
 
 def test_it_counts_with_the_same_number_of_queries_for_many_plans(django_user_model, owner, wg_member, library):
+    from assessments.models import Agency, Membership
     from tests.conftest import make_assessment
-
-    agencies = []
-    from assessments.models import Agency
 
     def add_agency(n):
         agency = Agency.objects.create(code=f"Q{n:03}", name=f"องค์การบริหารส่วนตำบลทดสอบ{n}", province="นครราชสีมา")
-        from assessments.models import Membership
-
         for user, role in [(owner, "staff"), (wg_member, "working_group")]:
             Membership.objects.create(user=user, agency=agency, role=role)
         assessment = make_assessment(agency, 2568, {(str(i), ""): "90.00" for i in range(1, 11)})
         plan, _ = services.plan_draft_from_assessment(assessment=assessment, user=owner)
         services.plan_submit(plan=plan, user=owner)
-        agencies.append(agency)
+        if n % 3 == 1:
+            services.plan_request_changes(plan=plan, user=wg_member, comment=f"เหตุผลที่ {n}")
+        elif n % 3 == 2:
+            Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.SIGNED)
 
-    add_agency(1)
-    with CaptureQueriesContext(connection) as one:
-        assert my_work_count(wg_member) == 1
-    for n in range(2, 6):
+    today = datetime.date(2026, 1, 15)  # FY2569 quarter 2: every signed plan has progress due
+    for n in range(3):
         add_agency(n)
-    with CaptureQueriesContext(connection) as five:
-        assert my_work_count(wg_member) == 5
-    assert len(five) == len(one) <= 4
+    with CaptureQueriesContext(connection) as few:
+        assert my_work_count(owner, today) == 2  # one sent back, one signed plan's quarter
+    for n in range(3, 12):
+        add_agency(n)
+    with CaptureQueriesContext(connection) as many:
+        assert my_work_count(owner, today) == 8
+    assert len(many) == len(few) <= 5
+    with CaptureQueriesContext(connection) as group:
+        assert my_work_count(wg_member, today) == 4
+    assert len(group) <= 5
 
 
 def test_it_shows_nothing_to_a_provincial_officer(client, django_user_model, plan_a, owner, agency_a):
