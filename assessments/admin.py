@@ -365,6 +365,27 @@ class AssessmentForm(LoadedVersionForm):
 
     # Filled in by AssessmentAdmin.get_form for the assessment's year.
     score_items = ()
+    # The existing assessment of the same agency and year, when the form would duplicate it.
+    duplicate = None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        agency, fiscal_year = cleaned_data.get("agency"), cleaned_data.get("fiscal_year")
+        if agency is not None and fiscal_year is not None:
+            self.duplicate = (
+                Assessment.objects.filter(agency=agency, fiscal_year=fiscal_year).exclude(pk=self.instance.pk).first()
+            )
+            if self.duplicate is not None:
+                raise ValidationError(duplicate_assessment_message(self.duplicate), code="duplicate")
+        return cleaned_data
+
+    def _get_validation_exclusions(self):
+        # The duplicate is already named, with a link, by clean(): leave the (agency, year)
+        # constraint out of the model's checks, which would add the generic English message.
+        exclude = super()._get_validation_exclusions()
+        if self.duplicate is not None:
+            exclude.add("agency")
+        return exclude
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -379,6 +400,16 @@ class AssessmentForm(LoadedVersionForm):
             for item in self.score_items
             for part in item_parts(item)
         }
+
+
+def duplicate_assessment_message(existing):
+    """A duplicate assessment named in Thai, with a link to the record that already exists."""
+    url = reverse("admin:assessments_assessment_change", args=[existing.pk])
+    return format_html(
+        'ผลการประเมินของ{} ปีงบประมาณ {} มีอยู่ในระบบแล้ว: <a href="{}">{}</a> '
+        "หน่วยงานหนึ่งมีผลการประเมินได้ปีละหนึ่งรายการ กรุณาเปิดรายการนั้นเพื่อกรอกหรือแก้ไขคะแนน",
+        existing.agency.name, existing.fiscal_year.year, url, existing,
+    )
 
 
 def item_parts(item):

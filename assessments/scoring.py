@@ -414,3 +414,21 @@ def blame_of_result(result):
     official = {(code, ""): f.official for code, f in result.figures.items() if f.official is not None}
     official.update(result.parts)
     return blame_figures(nodes, official, result)
+
+
+PART_LABELS = {PUBLIC: "EITPublic", SURVEY: "EITSurvey"}
+
+
+def lowest_part(figure, parts):
+    """The lowest published part of a question or item, as (part, value): an EIT question
+    is published as EITPublic and EITSurvey, and the weaker of the two is what needs work
+    (e3: EITPublic 100.00, EITSurvey 79.09, mean 89.55 → ("survey", 79.09)); any other item
+    is its own part ("", value). Falls back to the computed figure when nothing is published;
+    (None, None) when there is no figure at all."""
+    code = figure.node.code
+    candidates = [(part, parts[(code, part)]) for part in (PUBLIC, SURVEY) if parts.get((code, part)) is not None]
+    if figure.official is not None:
+        candidates.append(("", figure.official))
+    if not candidates:
+        return ("", figure.value) if figure.value is not None else (None, None)
+    return min(candidates, key=lambda pair: pair[1])

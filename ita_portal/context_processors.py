@@ -12,4 +12,13 @@ def roles(request):
             return False
         return user.is_superuser or Membership.objects.filter(user=user, role=Membership.Role.PROVINCIAL).exists()
 
-    return {"can_bulk_render": SimpleLazyObject(can_bulk_render)}
+    def my_work_count():
+        from plans.my_work import my_work_count as count
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return 0
+        # A fixed number of queries (plans.my_work), whatever the number of plans.
+        return count(user)
+
+    return {"can_bulk_render": SimpleLazyObject(can_bulk_render), "my_work_count": SimpleLazyObject(my_work_count)}

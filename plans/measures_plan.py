@@ -79,9 +79,15 @@ def _background(agency, assessed_year, target_year, overall, level, counts):
         if improve:
             finding += f" และมีตัวชี้วัดที่ผ่านเกณฑ์แต่ยังไม่ได้คะแนนเต็มอีก {thai.thai_digits(improve)} ตัวชี้วัด"
     elif improve:
-        finding = f"ทุกตัวชี้วัดผ่านเกณฑ์ {pass_mark} คะแนน แต่มี {thai.thai_digits(improve)} ตัวชี้วัดที่ยังไม่ได้คะแนนเต็ม"
+        every = "ทุกตัวชี้วัดที่มีคะแนน" if counts.get(Band.UNSCORED) else "ทุกตัวชี้วัด"
+        finding = f"{every}ผ่านเกณฑ์ {pass_mark} คะแนน แต่มี {thai.thai_digits(improve)} ตัวชี้วัดที่ยังไม่ได้คะแนนเต็ม"
+    elif counts.get(Band.MAINTAIN):
+        finding = "ทุกตัวชี้วัดที่มีคะแนนได้คะแนนเต็ม" if counts.get(Band.UNSCORED) else "ทุกตัวชี้วัดได้คะแนนเต็ม"
     else:
-        finding = "ทุกตัวชี้วัดได้คะแนนเต็ม"
+        finding = ""
+    if counts.get(Band.UNSCORED):
+        unknown = f"ไม่มีคะแนนที่ประกาศของ {thai.thai_digits(counts[Band.UNSCORED])} ตัวชี้วัด จึงจัดทำเป็นแผนขับเคลื่อนที่มีมาตรการครอบคลุมตัวชี้วัดเหล่านั้น"
+        finding = f"{finding} และ{unknown}" if finding else unknown
     second = (
         f"เมื่อพิจารณาเป็นรายตัวชี้วัด {finding} {agency} จึงได้วิเคราะห์ผลการประเมินเป็นรายตัวชี้วัด"
         "และรายข้อคำถาม จัดลำดับประเด็นที่ต้องแก้ไข ประเด็นที่ต้องพัฒนา และประเด็นที่ต้องรักษาระดับ "
@@ -141,11 +147,32 @@ def measures_plan_context(plan):
             unscored.append(row)
         else:
             grouped[Band(figure.triage.value)].append(row)
+    # Urgent questions, OIT items and sub-indicators by their lowest published part: an
+    # agency whose ten indicators all pass may still have items at 50 and EITSurvey parts below 85.
+    from plans.services import urgent_items
+
+    urgent = [
+        {
+            "code": _digits(item.node.code, digits),
+            "name": item.node.name,
+            "indicator": _digits(item.indicator, digits),
+            "part": item.part_label,
+            "score": thai.format_score(item.part_value, digits),
+        }
+        for item in urgent_items(result)
+    ]
     triage = [
-        {"band": band.value, "label": band.label, "criterion": criteria[band], "rows": grouped[band]}
+        {
+            "band": band.value,
+            "label": band.label,
+            "criterion": criteria[band],
+            "rows": grouped[band],
+            "items": urgent if band == Band.URGENT else [],
+        }
         for band in BAND_ORDER
     ]
     counts = {band: len(rows) for band, rows in grouped.items()}
+    counts[Band.UNSCORED] = len(unscored)
 
     groups = []
     for measure in _measures(plan):
@@ -160,7 +187,7 @@ def measures_plan_context(plan):
                     "label": _digits(f"ตัวชี้วัดที่ {indicator.code} {indicator.name}", digits),
                     "number": _digits(indicator.code, digits),
                     "score": noted(thai.format_score(value, digits), notes, indicator.code),
-                    "band": band.label if band else "",
+                    "band": band.label if band else (Band.UNSCORED.label if value is None else ""),
                     "rows": [],
                 }
             )
@@ -211,8 +238,19 @@ def measures_plan_context(plan):
         "triage": triage,
         "unscored": unscored,
         "unscored_label": UNSCORED_LABEL,
+        "driving_note": _driving_note(plan, digits),
         "groups": groups,
     }
+
+
+def _driving_note(plan, digits):
+    """The driving plan's statement of which indicators had no published score."""
+    if not plan.is_driving_plan:
+        return ""
+    return thai.thai_digits(
+        f"แผนนี้เป็นแผนขับเคลื่อน เพราะผลการประเมินที่ประกาศไม่มีคะแนนของ{plan.unscored_indicators_display} "
+        "จึงกำหนดมาตรการสำหรับทุกตัวชี้วัดที่ไม่ทราบคะแนน โดยจัดทำจากคลังมาตรการ"
+    )
 
 
 def render_measures_plan(plan):

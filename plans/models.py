@@ -12,6 +12,8 @@ class Band(models.TextChoices):
     URGENT = "urgent", "ข้อบกพร่องหรือจุดอ่อนที่ต้องแก้ไขโดยเร่งด่วน"
     IMPROVE = "improve", "ประเด็นที่ต้องพัฒนาให้ดีขึ้น"
     MAINTAIN = "maintain", "รักษาระดับ"
+    # A driving-plan measure for an indicator whose score was not published.
+    UNSCORED = "unscored", "ยังไม่มีคะแนนที่ประกาศ"
 
 
 class AgencyUnit(models.Model):
@@ -118,6 +120,12 @@ class Plan(models.Model):
     public_id = models.UUIDField("รหัสอ้างอิงสาธารณะ", default=uuid.uuid4, unique=True, editable=False)
     # Bumped on every save; a save from an older copy is refused (no lost updates).
     version = models.PositiveIntegerField("ฉบับที่", default=0, editable=False)
+    # A driving plan (แผนขับเคลื่อน) is drafted when some indicator scores were not
+    # published: the codes of those indicators, as they were at drafting.
+    unscored_indicators = models.JSONField(
+        "ตัวชี้วัดที่ไม่มีคะแนนที่ประกาศ", default=list, blank=True, editable=False,
+        help_text="แผนขับเคลื่อน: มาตรการของตัวชี้วัดเหล่านี้จัดทำจากคลังมาตรการโดยไม่มีคะแนนประกอบ",
+    )
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -140,6 +148,18 @@ class Plan(models.Model):
     @property
     def is_signed(self):
         return self.status == self.Status.SIGNED
+
+    @property
+    def is_driving_plan(self):
+        return bool(self.unscored_indicators)
+
+    @property
+    def unscored_indicators_display(self):
+        """ตัวชี้วัดที่ 1, 2 และ 10 — the indicators the driving plan covers without a score."""
+        codes = [str(c) for c in self.unscored_indicators]
+        if len(codes) > 1:
+            return "ตัวชี้วัดที่ " + ", ".join(codes[:-1]) + " และ " + codes[-1]
+        return f"ตัวชี้วัดที่ {codes[0]}" if codes else ""
 
 
 class Measure(models.Model):

@@ -2,6 +2,8 @@
 sign, revise, comment and progress. Each checks role and state and raises
 ValidationError or PermissionDenied with a Thai message."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -67,6 +69,18 @@ def _record(plan, to_status, actor, comment="", expected_version=None, fields=()
     plan.status = to_status
     plan._history_user = actor
     plan.save(update_fields=["status", "updated_at", "version", *fields])
+    _notify_after_commit(plan, to_status, actor, comment)
+
+
+def _notify_after_commit(plan, to_status, actor, comment=""):
+    # After commit: nobody is told of a transition that was rolled back.
+    from functools import partial
+
+    from plans.notifications import plan_transition_notify
+
+    transaction.on_commit(
+        partial(plan_transition_notify, plan_id=plan.pk, to_status=to_status, actor_id=actor.pk, comment=comment)
+    )
 
 
 def question_is_urgent(figure, parts):
@@ -78,6 +92,68 @@ def question_is_urgent(figure, parts):
     return any(
         scoring.triage_of(parts.get((code, part))) == scoring.Triage.URGENT for part in (scoring.PUBLIC, scoring.SURVEY)
     )
+
+
+@dataclass(frozen=True)
+class UrgentItem:
+    """A question, OIT item or sub-indicator below 85 by its lowest published part,
+    with that part named (EITSurvey 79.09 for e3, whose two parts average 89.55)."""
+
+    figure: scoring.Figure
+    indicator: str
+    part: str
+    part_value: object
+
+    @property
+    def node(self):
+        return self.figure.node
+
+    @property
+    def value(self):
+        return self.figure.value
+
+    @property
+    def display(self):
+        return self.figure.display
+
+    @property
+    def triage(self):
+        return self.figure.triage
+
+    @property
+    def part_label(self):
+        """What scored below 85: EITPublic / EITSurvey, an OIT item, a question."""
+        if self.part:
+            return scoring.PART_LABELS[self.part]
+        if self.node.kind == scoring.SUB_INDICATOR:
+            return "ตัวชี้วัดย่อย"
+        return "รายการ" if self.node.code[:1] in ("O", "o") else "ข้อคำถาม"
+
+    @property
+    def weak_display(self):
+        """The part below 85 and its score, then the question's own figure where it differs:
+        "EITSurvey 79.09 (เฉลี่ยทั้งข้อ 89.55)"."""
+        text = f"{self.part_label} {scoring.round2(self.part_value)}"
+        if self.part and self.figure.value is not None:
+            text += f" (เฉลี่ยทั้งข้อ {self.figure.display})"
+        return text
+
+
+def urgent_items(result):
+    """Sub-indicators, questions and OIT items whose lowest published part is below 85,
+    lowest first, each with its indicator and the part named."""
+    items = []
+    for figure in result.figures.values():
+        if figure.node.kind not in (scoring.QUESTION, scoring.SUB_INDICATOR):
+            continue
+        part, value = scoring.lowest_part(figure, result.parts)
+        if scoring.triage_of(value) != scoring.Triage.URGENT:
+            continue
+        indicator = _indicator_of(figure.node, result)
+        items.append(UrgentItem(figure=figure, indicator=indicator or "", part=part, part_value=value))
+    order = {code: f.node.order for code, f in result.figures.items()}
+    items.sort(key=lambda i: (order.get(i.indicator, 0), i.node.kind != scoring.SUB_INDICATOR, i.node.order))
+    return items
 
 
 def _placeholders(agency, assessment, target_year, figure, question=None):
@@ -120,7 +196,7 @@ def _units_for(agency, names):
     return False, units
 
 
-def _measure_from(plan, template, *, indicator, figure, band, values, order, questions=(), extra_lines=()):
+def _measure_from(plan, template, *, indicator, figure, band, values, order, questions=(), extra_lines=(), adjust=None):
     deadline = thai.fiscal_year_range(plan.target_year)[1]
     measure = Measure(
         plan=plan,
@@ -145,6 +221,8 @@ def _measure_from(plan, template, *, indicator, figure, band, values, order, que
         measure.quarters = "1,2,3,4"
     if extra_lines:
         measure.weakness = "\n".join([measure.weakness, *extra_lines]).strip()
+    if adjust is not None:
+        adjust(measure, values)
     measure.full_clean(exclude=["plan", "indicator", "template"])
     measure.save()
     if questions:
@@ -159,6 +237,40 @@ def _measure_from(plan, template, *, indicator, figure, band, values, order, que
     return measure
 
 
+DRIVING_TITLE = (
+    "แผนการขับเคลื่อนการดำเนินงานการประเมินคุณธรรมและความโปร่งใสในการดำเนินงานของหน่วยงานภาครัฐ (ITA) "
+    "ประจำปีงบประมาณ พ.ศ. {year}"
+)
+MEASURES_TITLE = "มาตรการส่งเสริมคุณธรรมและความโปร่งใสภายในหน่วยงาน ประจำปีงบประมาณ พ.ศ. {year}"
+
+
+def plan_draft_problem(assessment, result=None):
+    """Why no plan can be drafted from this assessment (Thai, for the page and the
+    commands), or None. A plan needs at least one published figure: the overall score
+    alone is enough for a driving plan."""
+    year = thai.thai_digits(assessment.fiscal_year.year)
+    if not FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year, kind=scoring.INDICATOR).exists():
+        return f"ยังจัดทำร่างแผนไม่ได้ เพราะกรอบการประเมินปีงบประมาณ พ.ศ. {year} ยังไม่มีตัวชี้วัด (ผู้ดูแลระบบต้องเพิ่มกรอบการประเมินก่อน)"
+    if not assessment.scores.exists():
+        return (
+            f"ยังจัดทำร่างแผนไม่ได้ เพราะผลการประเมินปีงบประมาณ พ.ศ. {year} ของ{assessment.agency.name} ยังไม่มีคะแนนใดเลย "
+            "กรุณากรอกคะแนนรวมหรือคะแนนรายตัวชี้วัดที่ สำนักงาน ป.ป.ช. ประกาศก่อน (หน้ากรอกคะแนน หรือนำเข้าไฟล์)"
+        )
+    return None
+
+
+def _unscored_texts(measure, values):
+    measure.weakness = (
+        f"ไม่มีคะแนน{values['indicator']}ที่ประกาศสำหรับปีงบประมาณ พ.ศ. {values['year']} "
+        "จึงยังระบุจุดอ่อนจากผลการประเมินไม่ได้ ประเด็นที่พบบ่อยในตัวชี้วัดนี้:\n" + measure.weakness
+    ).strip()
+    measure.analysis = (
+        f"{values['agency']}ทราบผลการประเมินปีงบประมาณ พ.ศ. {values['year']} ไม่ครบทุกตัวชี้วัด "
+        f"จึงกำหนดมาตรการขับเคลื่อนสำหรับ{values['indicator']} เพื่อเตรียมความพร้อมการประเมิน"
+        f"ในปีงบประมาณ พ.ศ. {values['target_year']}"
+    )
+
+
 @transaction.atomic
 def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
     """Draft the FY N+1 plan from the FY N assessment's triage.
@@ -166,6 +278,10 @@ def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
     One measure per indicator triaged urgent or improve (below 100); one more per
     urgent question that has a library entry of its own, otherwise a line in its
     indicator's measure; a short maintain measure for indicators at 100.
+    An assessment that lacks some indicator scores (often only the overall score is
+    known, as for เทศบาลตำบลคึกคัก FY2567, 85.42) gets a driving plan (แผนขับเคลื่อน,
+    seed 002): a library measure for every indicator whose score is unknown, and the
+    plan records which indicators those were.
     Running it again returns the existing plan instead of a duplicate."""
     if check_role:
         _require_role(user, assessment.agency_id, Role.STAFF, action="จัดทำร่างแผน")
@@ -173,16 +289,19 @@ def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
     existing = Plan.objects.filter(agency=assessment.agency, target_year=target_year).order_by("-revision").first()
     if existing is not None:
         return existing, False
+    problem = plan_draft_problem(assessment)
+    if problem:
+        raise ValidationError(problem)
     result = compute_assessment(assessment)
-    indicators = result.of_kind(scoring.INDICATOR)
-    if not indicators or any(f.value is None for f in indicators):
-        raise ValidationError("ยังจัดทำร่างแผนไม่ได้ เพราะยังไม่มีคะแนนครบทั้ง ๑๐ ตัวชี้วัด")
+    indicators = sorted(result.of_kind(scoring.INDICATOR), key=lambda f: f.node.order)
+    unscored = [f.node.code for f in indicators if f.value is None]
     agency = assessment.agency
     plan = Plan.objects.create(
         agency=agency,
         assessment=assessment,
         target_year=target_year,
-        title=f"มาตรการส่งเสริมคุณธรรมและความโปร่งใสภายในหน่วยงาน ประจำปีงบประมาณ พ.ศ. {thai.thai_digits(target_year)}",
+        title=(DRIVING_TITLE if unscored else MEASURES_TITLE).format(year=thai.thai_digits(target_year)),
+        unscored_indicators=unscored,
         created_by=user if user is not None and user.is_authenticated else None,
     )
     items = {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year)}
@@ -193,8 +312,21 @@ def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
         questions_under.setdefault(indicator_code, []).append(figure)
     order = 0
     for figure in indicators:
-        band = Band(figure.triage.value)
         values = _placeholders(agency, assessment, target_year, figure)
+        if figure.value is None:
+            order += 1
+            _measure_from(
+                plan,
+                _pick_template(library, figure.node.code, "", Band.UNSCORED),
+                indicator=items[figure.node.code],
+                figure=figure,
+                band=Band.UNSCORED,
+                values=values,
+                order=order,
+                adjust=_unscored_texts,
+            )
+            continue
+        band = Band(figure.triage.value)
         urgent = [q for q in questions_under.get(figure.node.code, []) if question_is_urgent(q, result.parts)]
         own, lines = [], []
         for question in urgent:
@@ -244,14 +376,15 @@ def _indicator_of(node, result):
 
 
 def uncovered_urgent_questions(plan, result=None):
-    """Urgent questions of the base assessment that no measure of the plan names."""
+    """Urgent questions of the base assessment that no measure of the plan names, as
+    UrgentItem (the part below 85 named)."""
     if result is None:
         result = compute_assessment(plan.assessment)
     covered = set(
         Measure.questions.through.objects.filter(measure__plan=plan).values_list("frameworkitem__code", flat=True)
     )
     return [
-        f for f in result.of_kind(scoring.QUESTION) if question_is_urgent(f, result.parts) and f.node.code not in covered
+        item for item in urgent_items(result) if item.node.kind == scoring.QUESTION and item.node.code not in covered
     ]
 
 
@@ -365,6 +498,7 @@ def plan_revise(*, plan, user, comment="", expected_version=None):
         previous=plan,
         title=plan.title,
         background=plan.background,
+        unscored_indicators=plan.unscored_indicators,
         created_by=user,
     )
     for old in old_measures:

@@ -6,6 +6,7 @@ app_name = "plans"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("my-work/", views.my_work_page, name="my_work"),
     path("agencies/<str:code>/", views.agency_detail, name="agency"),
     path("assessments/<int:pk>/draft-plan/", views.draft_plan, name="draft"),
     path("plans/<int:pk>/", views.plan_detail, name="detail"),

@@ -68,6 +68,13 @@ def home(request):
 
 
 @login_required
+def my_work_page(request):
+    from plans.my_work import my_work
+
+    return render(request, "plans/my_work.html", {"work": my_work(request.user)})
+
+
+@login_required
 def agency_detail(request, code):
     agency = _get_agency_for_user(request, code)
     assessments = list(agency.assessments.select_related("fiscal_year").order_by("-fiscal_year__year"))

@@ -69,17 +69,18 @@ def test_it_shows_the_three_tool_scores(text):
 def test_it_lists_every_indicator_under_its_band(text):
     for name in ["การปฏิบัติหน้าที่", "การใช้อำนาจ", "การเปิดเผยข้อมูล", "การป้องกันการทุจริต"]:
         assert pdf_utils.contains(text, name)
-    for band in Band:
+    for band in (Band.URGENT, Band.IMPROVE, Band.MAINTAIN):
         assert pdf_utils.contains(text, band.label)
 
 
-def test_it_says_none_for_a_band_without_indicators(plan):
+def test_it_lists_urgent_items_under_the_urgent_band_though_no_indicator_is_below_85(plan):
     context = measures_plan_context(plan)
     urgent = next(group for group in context["triage"] if group["band"] == Band.URGENT)
-    # Seed 000 has no indicator below 85.
+    # Seed 000 has no indicator below 85, but OIT items at 50 and EITSurvey parts below 85.
     assert urgent["rows"] == []
+    assert {"O๑", "e๓"} <= {item["code"] for item in urgent["items"]}
     text = pdf_utils.pdf_text(render_measures_plan(plan))
-    assert pdf_utils.contains(text, f"{Band.URGENT.label} (คะแนนต่ำกว่า ๘๕) ไม่มี")
+    assert not pdf_utils.contains(text, f"{Band.URGENT.label} (คะแนนต่ำกว่า ๘๕) ไม่มี")
 
 
 def test_it_prints_every_measure_with_its_steps_and_deadline(plan, text):

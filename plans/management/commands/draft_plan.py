@@ -25,3 +25,8 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from error
         verb = "สร้างร่างแผนแล้ว" if created else "มีแผนอยู่แล้ว ไม่สร้างซ้ำ"
         self.stdout.write(f"{verb}: {plan} (รหัส {plan.pk}) มาตรการ {plan.measures.count()} รายการ")
+        if plan.is_driving_plan:
+            self.stdout.write(
+                f"เป็นแผนขับเคลื่อน เพราะไม่มีคะแนนที่ประกาศของ{plan.unscored_indicators_display} "
+                "มาตรการของตัวชี้วัดเหล่านี้จัดทำจากคลังมาตรการ"
+            )

@@ -8,6 +8,18 @@ from plans.documents import render_plan_document
 from plans.models import Plan
 
 
+def _no_plan_message(assessment, agency_code, assessed_year):
+    """Why there is no document, and the next step only when it can succeed: draft_plan
+    when a draft is possible, otherwise what must be entered first."""
+    from plans.services import plan_draft_problem
+
+    missing = f"ยังไม่มีแผนที่จัดทำจากผลการประเมินปี {assessed_year} ของหน่วยงานรหัส {agency_code}"
+    problem = plan_draft_problem(assessment)
+    if problem:
+        return f"{missing} และ{problem}"
+    return f"{missing} (จัดทำร่างแผนได้ด้วยคำสั่ง draft_plan {agency_code} {assessed_year} หรือปุ่มในหน้าหน่วยงาน)"
+
+
 class Command(BaseCommand):
     help = (
         "สร้างเอกสาร PDF (หรือสำเนา Word ด้วย --format docx): analysis, plan, announcement หรือ progress "
@@ -46,10 +58,7 @@ class Command(BaseCommand):
                 chosen = plans.filter(status=Plan.Status.SIGNED).order_by("-revision").first()
             chosen = chosen or plans.order_by("-revision").first()
             if chosen is None:
-                raise CommandError(
-                    f"ยังไม่มีแผนที่จัดทำจากผลการประเมินปี {assessed_year} ของหน่วยงานรหัส {agency_code} "
-                    f"(ใช้คำสั่ง draft_plan {agency_code} {assessed_year})"
-                )
+                raise CommandError(_no_plan_message(assessment, agency_code, assessed_year))
             if file_format == "docx":
                 from plans.docx_documents import render_plan_docx
 

@@ -1,0 +1,153 @@
+"""งานของฉัน: what awaits a user in each of their agencies, by role.
+
+- working group: plans submitted for review;
+- signatory: plans approved and waiting to be signed;
+- staff: plans sent back for changes; in a signed plan, the current quarter's progress
+  not yet recorded and measures past their deadline that are neither done nor cancelled.
+
+At most five queries whatever the number of agencies, plans or measures (memberships,
+plans, send-back reasons, measures, progress), so the navigation can show the count on
+every page."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from assessments.models import Membership
+from ita_portal import thai
+from plans.models import Measure, Plan, Progress, Transition
+
+Role = Membership.Role
+Status = Plan.Status
+FINISHED = (Progress.Status.DONE, Progress.Status.CANCELLED)
+
+
+@dataclass
+class WorkItem:
+    kind: str  # review, sign, changes, progress, overdue
+    plan: Plan
+    text: str
+    url: str
+    details: list = field(default_factory=list)
+
+
+@dataclass
+class AgencyWork:
+    agency: object
+    roles: list
+    items: list = field(default_factory=list)
+
+
+def _current_signed(staff_agencies):
+    """Signed plans of the agencies whose progress is recorded now: the latest signed
+    revision (a draft revision does not replace it until it is signed)."""
+    signed_successor = Plan.objects.filter(previous=OuterRef("pk"), status=Status.SIGNED)
+    return Q(agency_id__in=staff_agencies, status=Status.SIGNED) & ~Q(Exists(signed_successor))
+
+
+def my_work(user, today=None):
+    """The user's agencies (those where they hold a role other than provincial) with the
+    items awaiting them, agencies in name order."""
+    if not user.is_authenticated:
+        return []
+    today = today or timezone.localdate()
+    memberships = list(
+        Membership.objects.filter(user=user, agency__isnull=False)
+        .exclude(role=Role.PROVINCIAL)
+        .select_related("agency")
+        .order_by("agency__name", "role")
+    )
+    if not memberships:
+        return []
+    work = {}
+    by_role = defaultdict(set)
+    for m in memberships:
+        entry = work.setdefault(m.agency_id, AgencyWork(agency=m.agency, roles=[]))
+        entry.roles.append(m.get_role_display().split(" (")[0])
+        by_role[m.role].add(m.agency_id)
+
+    wanted = Q(pk__in=[])
+    if by_role[Role.WORKING_GROUP]:
+        wanted |= Q(agency_id__in=by_role[Role.WORKING_GROUP], status=Status.SUBMITTED)
+    if by_role[Role.SIGNATORY]:
+        wanted |= Q(agency_id__in=by_role[Role.SIGNATORY], status=Status.APPROVED)
+    if by_role[Role.STAFF]:
+        wanted |= Q(agency_id__in=by_role[Role.STAFF], status=Status.CHANGES_REQUESTED)
+        wanted |= _current_signed(by_role[Role.STAFF])
+    plans = list(Plan.objects.filter(wanted).order_by("-target_year", "agency_id", "-revision"))
+
+    reasons = {}
+    sent_back = [p.pk for p in plans if p.status == Status.CHANGES_REQUESTED]
+    if sent_back:
+        latest_first = Transition.objects.filter(plan_id__in=sent_back, to_status=Status.CHANGES_REQUESTED)
+        for plan_id, comment in latest_first.order_by("-at", "-pk").values_list("plan_id", "comment"):
+            reasons.setdefault(plan_id, comment)
+    signed = {p.pk: p for p in plans if p.status == Status.SIGNED}
+    measures = defaultdict(list)
+    if signed:
+        progress = defaultdict(dict)
+        for p in Progress.objects.filter(measure__plan_id__in=signed).only("measure_id", "quarter", "status"):
+            progress[p.measure_id][p.quarter] = p.status
+        for m in Measure.objects.filter(plan_id__in=signed).only(
+            "pk", "plan_id", "title", "quarters", "deadline", "order"
+        ).order_by("order", "pk"):
+            measures[m.plan_id].append((m, progress.get(m.pk, {})))
+
+    for plan in plans:
+        entry = work[plan.agency_id]
+        detail = reverse("plans:detail", args=[plan.pk])
+        label = _plan_label(plan)
+        if plan.status == Status.SUBMITTED:
+            entry.items.append(WorkItem("review", plan, f"พิจารณา{label} (เสนอคณะทำงานแล้ว)", detail))
+        elif plan.status == Status.APPROVED:
+            entry.items.append(WorkItem("sign", plan, f"ลงนามประกาศ{label} (คณะทำงานเห็นชอบแล้ว)",
+                                        reverse("plans:sign", args=[plan.pk])))
+        elif plan.status == Status.CHANGES_REQUESTED:
+            reason = reasons.get(plan.pk, "")
+            entry.items.append(WorkItem("changes", plan, f"แก้ไข{label} ที่คณะทำงานส่งกลับ", detail,
+                                        [f"เหตุผล: {reason[:200]}"] if reason else []))
+        else:
+            entry.items.extend(_progress_items(plan, measures[plan.pk], today))
+    return sorted(work.values(), key=lambda w: w.agency.name)
+
+
+def _plan_label(plan):
+    suffix = f" ฉบับปรับปรุงครั้งที่ {plan.revision - 1}" if plan.revision > 1 else ""
+    return f"แผนปีงบประมาณ {plan.target_year}{suffix}"
+
+
+def _progress_items(plan, measures, today):
+    items = []
+    url = reverse("plans:progress", args=[plan.pk])
+    start, end = thai.fiscal_year_range(plan.target_year)
+    if start <= today <= end:
+        quarter = thai.fiscal_quarter_of(today)
+        due = [
+            m for m, recorded in measures
+            if (not m.quarter_list or quarter in m.quarter_list) and quarter not in recorded
+        ]
+        if due:
+            items.append(WorkItem(
+                "progress", plan,
+                f"บันทึกผลการดำเนินงานไตรมาส {quarter} ของ{_plan_label(plan)}: ยังไม่ได้บันทึก {len(due)} มาตรการ",
+                url, [m.title[:80] for m in due[:5]],
+            ))
+    overdue = [
+        m for m, recorded in measures
+        if m.deadline is not None and m.deadline < today
+        and (not recorded or recorded[max(recorded)] not in FINISHED)
+    ]
+    if overdue:
+        items.append(WorkItem(
+            "overdue", plan,
+            f"มาตรการเลยกำหนดแล้วเสร็จใน{_plan_label(plan)} {len(overdue)} มาตรการ",
+            url, [f"{m.title[:80]} (กำหนด {thai.thai_date(m.deadline, 'arabic')})" for m in overdue[:5]],
+        ))
+    return items
+
+
+def my_work_count(user, today=None):
+    return sum(len(entry.items) for entry in my_work(user, today))
