@@ -260,11 +260,17 @@ def related_changes(records, *, model, describe, shown_fields):
     saves = []
     for record, change in changes:
         last = saves[-1] if saves else None
-        if last and last["user_id"] == record.history_user_id and record.history_date - last["at"] < SAVE_GAP:
+        # An import is its own entry, even when its user edits the score page right after.
+        batch_id = getattr(record, "import_batch_id", None)
+        if (last and last["user_id"] == record.history_user_id and last["batch_id"] == batch_id
+                and record.history_date - last["at"] < SAVE_GAP):
             last["changes"].append(change)
         else:
-            last = {"when": history_when(record), "who": history_who(record), "user_id": record.history_user_id,
-                    "changes": [change]}
+            who = history_who(record)
+            if batch_id is not None:
+                who = f"{who} (นำเข้าจากไฟล์ {record.import_batch.file_name})"
+            last = {"when": history_when(record), "who": who, "user_id": record.history_user_id,
+                    "batch_id": batch_id, "changes": [change]}
             saves.append(last)
         last["at"] = record.history_date
     saves.reverse()
@@ -504,7 +510,9 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             assessment_refresh(assessment=obj)
 
     def related_history(self, request, object_id):
-        records = Score.history.filter(assessment_id=object_id).select_related("item", "history_user")
+        records = Score.history.filter(assessment_id=object_id).select_related(
+            "item", "history_user", "import_batch"
+        )
         return [{
             "title": "ประวัติการแก้ไขคะแนน",
             "show_field": False,
