@@ -360,8 +360,9 @@ def record_score_changes(changes, *, user=None, batch=None, when=None):
     (assessments.services.assessment_save_scores) and the import (assessments.resources), whose
     rows carry the ImportBatch. A deletion's row is simple-history's own (it holds the value).
 
-    One INSERT … VALUES executed for all rows, not bulk_create: building ~90,000 historical
-    model instances cost more than the insert itself on a national import."""
+    Plain multi-row INSERTs of tuples, not bulk_create: building ~90,000 historical model
+    instances cost more than the insert itself on a national import; and not executemany,
+    which PostgreSQL runs as one statement per row."""
     if not changes:
         return 0
     HistoricalScore = Score.history.model
@@ -373,7 +374,8 @@ def record_score_changes(changes, *, user=None, batch=None, when=None):
                "history_user_id", "import_batch_id"]
     table = ops.quote_name(HistoricalScore._meta.db_table)
     names = ", ".join(ops.quote_name(column) for column in columns)
-    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = min(1000, (connection.features.max_query_params or 10_000) // len(columns))
 
     def decimal(value):
         return None if value is None else ops.adapt_decimalfield_value(value, 5, 2)
@@ -384,7 +386,12 @@ def record_score_changes(changes, *, user=None, batch=None, when=None):
         for score, old, history_type in changes
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
     return len(rows)
 
 

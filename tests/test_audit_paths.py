@@ -36,6 +36,7 @@ def test_it_records_the_command_users_changes_with_old_and_new_values(seed_asses
         "~", owner, Decimal("98.06"), Decimal("81.50")
     )
     assert record.import_batch == batch and record.history_date >= batch.created_at
+    assert record.id == seed_assessment.scores.get(item__code="i1").pk  # the upsert returned the existing row's pk
     assert history(seed_assessment, "O10") == []  # unchanged: no row
 
 
