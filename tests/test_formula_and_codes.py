@@ -168,3 +168,12 @@ def test_it_numbers_two_codes_that_sanitise_to_the_same_name():
     used = set()
     names = [bulk.unique_name(bulk.bulk_file_name(code, "analysis", 2568), used) for code in ("NK/001", "NK_001")]
     assert names == ["NK_001-analysis-2568.pdf", "NK_001-analysis-2568-2.pdf"]
+
+
+def test_it_imports_back_an_export_with_a_neutralised_name_without_changes(client, owner, hostile_agency):
+    client.force_login(owner)
+    content = export(client, "csv").content
+    report = import_scores(content)
+    assert (report.new, report.updated, report.unchanged, report.agencies_created) == (0, 0, 1, 0)
+    hostile_agency.refresh_from_db()
+    assert hostile_agency.name == HYPERLINK
