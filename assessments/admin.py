@@ -9,13 +9,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -251,6 +252,10 @@ def related_changes(records, *, model, describe, shown_fields):
                     old, new = "-", value
                 elif record.history_type == "-":
                     old, new = value, "-"
+                elif getattr(record, "old_value", None) is not None:
+                    # The score page and the import record the value they replaced (Score only).
+                    old = helper.format_delta_change(ModelChange(name, None, record.old_value)).new
+                    new = value
                 else:
                     # Rows saved before history was kept (bulk writes, loaddata) have no earlier record.
                     old, new = NO_EARLIER_RECORD, value
@@ -260,11 +265,17 @@ def related_changes(records, *, model, describe, shown_fields):
     saves = []
     for record, change in changes:
         last = saves[-1] if saves else None
-        if last and last["user_id"] == record.history_user_id and record.history_date - last["at"] < SAVE_GAP:
+        # An import is its own entry, even when its user edits the score page right after.
+        batch_id = getattr(record, "import_batch_id", None)
+        if (last and last["user_id"] == record.history_user_id and last["batch_id"] == batch_id
+                and record.history_date - last["at"] < SAVE_GAP):
             last["changes"].append(change)
         else:
-            last = {"when": history_when(record), "who": history_who(record), "user_id": record.history_user_id,
-                    "changes": [change]}
+            who = history_who(record)
+            if batch_id is not None:
+                who = f"{who} (นำเข้าจากไฟล์ {record.import_batch.file_name})"
+            last = {"when": history_when(record), "who": who, "user_id": record.history_user_id,
+                    "batch_id": batch_id, "changes": [change]}
             saves.append(last)
         last["at"] = record.history_date
     saves.reverse()
@@ -547,7 +558,9 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             assessment_refresh(assessment=obj)
 
     def related_history(self, request, object_id):
-        records = Score.history.filter(assessment_id=object_id).select_related("item", "history_user")
+        records = Score.history.filter(assessment_id=object_id).select_related(
+            "item", "history_user", "import_batch"
+        )
         return [{
             "title": "ประวัติการแก้ไขคะแนน",
             "show_field": False,
@@ -955,3 +968,124 @@ class ScoreAdmin(ImportExportMixin, AgencyScopedAdmin):
             "running": batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING),
         }
         return TemplateResponse(request, [self.import_batch_template_name], self._import_context(request, **context))
+
+
+IMPORT_CHANGES_SHOWN = 500
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Every import of a results file, read-only: who, when, the file's SHA-256 and the counts,
+    and on its page each score it added or changed (old → new). Non-superusers see their own
+    imports and the imports that changed a score of one of their agencies, and of those only
+    their agencies' changes."""
+
+    list_display = ["created_at", "importer", "file_name", "status", "rows", "new", "updated", "unchanged",
+                    "agencies_created", "short_hash", "changes_link"]
+    list_filter = ["status"]
+    list_select_related = ["user"]
+    search_fields = ["file_name", "sha256", "user__username", "user__first_name"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "finished_at", "importer", "file_name", "sha256", "status", "rows", "new", "updated",
+              "unchanged", "agencies_created", "problems", "changes"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        touched = Score.history.filter(
+            import_batch__isnull=False, assessment__agency__in=agencies_for(request.user)
+        ).values("import_batch_id")
+        return queryset.filter(Q(user=request.user) | Q(pk__in=touched))
+
+    def _is_member(self, request):
+        return Membership.objects.filter(user=request.user).exists()
+
+    def has_module_permission(self, request):
+        return request.user.is_active and (request.user.is_superuser or self._is_member(request))
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if not self._is_member(request):
+            return False
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Another agency's batch answers 404, like one that does not exist.
+        if object_id is not None:
+            try:
+                found = self.get_queryset(request).filter(pk=object_id).exists()
+            except (ValueError, TypeError, ValidationError):
+                found = False
+            if not found:
+                raise Http404("ไม่พบข้อมูลนี้ หรือท่านไม่มีสิทธิ์เข้าถึง")
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        batch = super().get_object(request, object_id, from_field)
+        if batch is not None:
+            batch.viewer = request.user  # whose agencies `changes` lists
+        return batch
+
+    @admin.display(description="ผู้นำเข้า", ordering="user__username")
+    def importer(self, batch):
+        if batch.user is None:
+            return "ระบบ (ไม่ระบุผู้ใช้)"
+        return batch.user.get_full_name() or batch.user.get_username()
+
+    @admin.display(description="SHA-256")
+    def short_hash(self, batch):
+        return format_html('<span title="{}">{}…</span>', batch.sha256, batch.sha256[:12])
+
+    @admin.display(description="คะแนนที่เปลี่ยน")
+    def changes_link(self, batch):
+        url = reverse("admin:assessments_importbatch_change", args=[batch.pk])
+        return format_html('<a href="{}">ดูรายการ</a>', url)
+
+    @admin.display(description="ข้อผิดพลาด")
+    def problems(self, batch):
+        if not batch.errors:
+            return "-"
+        return format_html_join("", "<div>{}</div>", ((e.get("text", ""),) for e in batch.errors[:100]))
+
+    @admin.display(description="คะแนนที่เพิ่มหรือเปลี่ยนจากการนำเข้านี้")
+    def changes(self, batch):
+        records = Score.history.filter(import_batch=batch)
+        viewer = getattr(batch, "viewer", None)
+        if viewer is None or not viewer.is_superuser:
+            records = records.filter(assessment__agency__in=agencies_for(viewer) if viewer else [])
+        total = records.count()
+        if not total:
+            return "ไม่มีคะแนนที่เปลี่ยน"
+        rows = records.select_related("assessment__agency", "assessment__fiscal_year", "item").order_by(
+            "assessment__agency__code", "item__order", "part"
+        )[:IMPORT_CHANGES_SHOWN]
+        body = format_html_join("", "<tr><td><a href=\"{}\">{} {}</a></td><td>{}</td><td>{}</td><td>{} → {}</td></tr>", (
+            (
+                reverse("admin:assessments_assessment_history", args=[r.assessment_id]),
+                r.assessment.agency.code,
+                r.assessment.agency.name,
+                r.assessment.fiscal_year.year,
+                score_label(r),
+                "-" if r.old_value is None else f"{r.old_value:.2f}",
+                f"{r.value:.2f}",
+            )
+            for r in rows
+        ))
+        more = f"แสดง {IMPORT_CHANGES_SHOWN:,} จาก {total:,} รายการ" if total > IMPORT_CHANGES_SHOWN else f"{total:,} รายการ"
+        return format_html(
+            '<p>{}</p><table class="import-changes"><thead><tr><th>หน่วยงาน (ประวัติการแก้ไข)</th>'
+            "<th>ปีงบประมาณ</th><th>รายการ</th><th>คะแนนเดิม → ใหม่</th></tr></thead><tbody>{}</tbody></table>",
+            more, body,
+        )

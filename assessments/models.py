@@ -1,17 +1,32 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import connection, models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from ita_portal import signing_secrets
+from ita_portal.spreadsheets import formula_problem
 
 SCORE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
 def score_field(**kwargs):
     return models.DecimalField(max_digits=5, decimal_places=2, validators=SCORE_VALIDATORS, **kwargs)
+
+
+# Agency codes go into URLs (/compare/agency/<code>/…) and file names (the bulk ZIP):
+# letters, digits and "-" only, so that no code carries a "/", "..", a space or a quote.
+AGENCY_CODE_PATTERN = r"\A[A-Za-z0-9-]+\Z"
+AGENCY_CODE_MESSAGE = "รหัสหน่วยงานใช้ได้เฉพาะตัวอักษรภาษาอังกฤษ ตัวเลข และเครื่องหมาย - เท่านั้น"
+validate_agency_code = RegexValidator(AGENCY_CODE_PATTERN, AGENCY_CODE_MESSAGE, code="agency_code")
+
+def validate_no_formula(value):
+    problem = formula_problem(value)
+    if problem:
+        raise ValidationError(problem, code="formula")
 
 
 class AgencyManager(models.Manager):
@@ -30,11 +45,14 @@ class Agency(models.Model):
         PAO = "pao", "องค์การบริหารส่วนจังหวัด (อบจ.)"
         OTHER = "other", "อื่น ๆ"
 
-    code = models.CharField("รหัสหน่วยงาน", max_length=32, unique=True)
-    name = models.CharField("ชื่อหน่วยงาน", max_length=255)
+    code = models.CharField(
+        "รหัสหน่วยงาน", max_length=32, unique=True, validators=[validate_agency_code],
+        help_text="ตัวอักษรภาษาอังกฤษ ตัวเลข และ - เท่านั้น เช่น 6300101",
+    )
+    name = models.CharField("ชื่อหน่วยงาน", max_length=255, validators=[validate_no_formula])
     agency_type = models.CharField("ประเภทหน่วยงาน", max_length=16, choices=Type.choices, default=Type.SAO)
-    district = models.CharField("อำเภอ", max_length=100, blank=True)
-    province = models.CharField("จังหวัด", max_length=100, blank=True, db_index=True)
+    district = models.CharField("อำเภอ", max_length=100, blank=True, validators=[validate_no_formula])
+    province = models.CharField("จังหวัด", max_length=100, blank=True, db_index=True, validators=[validate_no_formula])
     emblem = models.ImageField("ตราสัญลักษณ์", upload_to="emblems/", null=True, blank=True)
     table_digits = models.CharField(
         "ตัวเลขในตารางของเอกสาร",
@@ -295,6 +313,25 @@ class ScoreManager(models.Manager):
         )
 
 
+class ScoreHistoryFields(models.Model):
+    """What a score's historical row records besides the score's own fields: the value before
+    the change (so "old → new" reads from one row, even when the score was written before any
+    history was kept) and the import that made the change, if one did."""
+
+    old_value = models.DecimalField("คะแนนเดิม", max_digits=5, decimal_places=2, null=True, blank=True)
+    import_batch = models.ForeignKey(
+        "assessments.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="score_changes",
+        verbose_name="การนำเข้า",
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Score(models.Model):
     """An official figure as the NACC published it: the overall, a tool, an indicator,
     a sub-indicator, a question, or one EIT part of a question."""
@@ -310,7 +347,9 @@ class Score(models.Model):
     value = score_field(verbose_name="คะแนน")
 
     objects = ScoreManager()
-    history = HistoricalRecords()
+    # The score page and the import write these rows themselves, with the old value, through
+    # record_score_changes; other saves (shell, loaddata of a model save) get simple-history's own.
+    history = HistoricalRecords(bases=[ScoreHistoryFields])
 
     class Meta:
         verbose_name = "คะแนน"
@@ -330,6 +369,49 @@ class Score(models.Model):
         return (self.assessment.agency.code, self.assessment.fiscal_year.year, self.item.code, self.part)
 
     natural_key.dependencies = ["assessments.assessment", "assessments.frameworkitem"]
+
+
+def record_score_changes(changes, *, user=None, batch=None, when=None):
+    """Write one historical row per changed score: who, when, old and new value.
+
+    `changes`: (score, old value or None, history type) with history type "+" (added; old is
+    None) or "~" (changed). The paths that change scores call this: the score page
+    (assessments.services.assessment_save_scores) and the import (assessments.resources), whose
+    rows carry the ImportBatch. A deletion's row is simple-history's own (it holds the value).
+
+    Plain multi-row INSERTs of tuples, not bulk_create: building ~90,000 historical model
+    instances cost more than the insert itself on a national import; and not executemany,
+    which PostgreSQL runs as one statement per row."""
+    if not changes:
+        return 0
+    HistoricalScore = Score.history.model
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(when or timezone.now())
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    batch_id = batch.pk if batch is not None else None
+    columns = ["id", "assessment_id", "item_id", "part", "value", "old_value", "history_type", "history_date",
+               "history_user_id", "import_batch_id"]
+    table = ops.quote_name(HistoricalScore._meta.db_table)
+    names = ", ".join(ops.quote_name(column) for column in columns)
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = min(1000, (connection.features.max_query_params or 10_000) // len(columns))
+
+    def decimal(value):
+        return None if value is None else ops.adapt_decimalfield_value(value, 5, 2)
+
+    rows = [
+        (score.pk, score.assessment_id, score.item_id, score.part, decimal(score.value), decimal(old), history_type,
+         at, user_id, batch_id)
+        for score, old, history_type in changes
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
+    return len(rows)
 
 
 def framework_nodes(fiscal_year):

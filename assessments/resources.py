@@ -23,9 +23,11 @@ without a single problem is written, by `score_import_write`, in one transaction
 statements: new agencies, an upsert of the assessments it changes with their derived summary
 (overall, level, urgent count) computed in Python, and an upsert of the new and changed scores.
 
-Audit trail: bulk statements bypass django-simple-history's signals, so scores and assessments
-written by an import get no historical rows. Every import instead writes one ImportBatch (who,
-when, the file's SHA-256, the counts and the problems); the admin keeps the file itself.
+Audit trail: bulk statements bypass django-simple-history's signals, so the import writes the
+score history itself, in bulk: one historical row per new or changed score (old and new value,
+who, when, its ImportBatch), none for an unchanged one. Every import also writes one ImportBatch
+(who, when, the file's SHA-256, the counts and the problems); the admin keeps the file itself.
+Assessments' historical rows are not written by an import (their summary fields are derived).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ from import_export.results import Error, RowResult
 
 from assessments import scoring
 from assessments.models import (
+    AGENCY_CODE_MESSAGE,
+    AGENCY_CODE_PATTERN,
     Agency,
     Assessment,
     FiscalYear,
@@ -67,7 +71,9 @@ from assessments.models import (
     agencies_for,
     framework_nodes,
     level_rule_specs,
+    record_score_changes,
 )
+from ita_portal.spreadsheets import FORMULA_MESSAGE, formula_problem, neutralise_row
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +137,9 @@ LISTED_PROBLEMS = 1000
 SAMPLE_SIZE = 50
 PROGRESS_EVERY = 5000
 ITEM_HINT = "overall, IIT, 1, 9.1, i1, e4:public, O12"
+AGENCY_CODE_RE = re.compile(AGENCY_CODE_PATTERN)
+# Text an import stores (for a new agency): a formula here would run in every export's reader.
+TEXT_COLUMNS = (("agency_name", "ชื่อหน่วยงาน"), ("province", "ชื่อจังหวัด"), ("district", "ชื่ออำเภอ"))
 
 
 def cell_text(value):
@@ -822,6 +831,14 @@ class _PlanReader:
         elif len(code) > 32:
             self._problem(problems, number, "agency_code", f"รหัสหน่วยงานยาวได้ไม่เกิน 32 ตัวอักษร (ได้ {code})")
             code = None
+        elif not AGENCY_CODE_RE.match(code):
+            self._problem(problems, number, "agency_code", f"{AGENCY_CODE_MESSAGE} (ได้ {code})")
+            code = None
+        for column, label in TEXT_COLUMNS:
+            index = self.columns.get(column)
+            if index is not None and formula_problem(cell_text(cells[index])):
+                self._problem(problems, number, column, f"{label}{FORMULA_MESSAGE}")
+                code = None
 
         agency_type = Agency.Type.OTHER
         if self.i_type is not None:
@@ -1093,7 +1110,7 @@ def assessment_summary(result):
     }
 
 
-def score_import_write(plan, *, user=None):
+def score_import_write(plan, *, user=None, batch=None):
     """Write a plan without problems, all or nothing, and return the ImportReport.
 
     Bulk statements only, per chunk of assessments: new agencies, then one upsert (INSERT … ON
@@ -1102,15 +1119,16 @@ def score_import_write(plan, *, user=None):
     scores. An unchanged figure, or an unchanged file, writes nothing.
     Every value was checked by the plan (bounds, two decimals, duplicates, permissions), so the
     database has nothing left to refuse; a concurrent import of the same agencies is reported.
-    Bulk writes bypass simple-history's signals: the ImportBatch (who, when, the file's hash,
-    the counts) is the audit trail of an import; per-score history rows would double the write
-    time. The changed assessments' version is bumped, so a score page opened before the import
+    Bulk writes bypass simple-history's signals, so the history is written in bulk too: one
+    historical row per new or changed score (old and new value, `user`, the time, `batch`),
+    none for an unchanged one; the ImportBatch holds who, when, the file's hash and the counts.
+    The changed assessments' version is bumped, so a score page opened before the import
     cannot silently overwrite it."""
     if plan.problems:
         raise ValidationError(plan.errors)
     try:
         with _wide_sqlite_cache(), transaction.atomic():
-            return _write(plan, user=user)
+            return _write(plan, user=user, batch=batch)
     except IntegrityError:
         logger.exception("score import: integrity error")
         raise ValidationError(
@@ -1139,7 +1157,8 @@ def _wide_sqlite_cache():
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-def _write(plan, user=None):
+def _write(plan, user=None, batch=None):
+    when = timezone.now()
     # The plan checked every field of a new agency (code, name, type, province, district):
     # no full_clean per agency, which costs more than the insert.
     agencies = list(plan.new_agencies.values())
@@ -1194,16 +1213,23 @@ def _write(plan, user=None):
             unique_fields=["agency", "fiscal_year"],
             update_fields=["overall", "level", "urgent_indicator_count"],
         )
+        scores, befores = [], []
+        for assessment, figures in zip(summaries, changed, strict=True):
+            for item_id, part, value, before in figures:
+                scores.append(Score(assessment_id=assessment.pk, item_id=item_id, part=part, value=value))
+                befores.append(before)
+        # The upsert sets each Score's pk (RETURNING), which its historical row needs.
         Score.objects.bulk_create(
-            [
-                Score(assessment_id=assessment.pk, item_id=item_id, part=part, value=value)
-                for assessment, figures in zip(summaries, changed, strict=True)
-                for item_id, part, value, _ in figures
-            ],
+            scores,
             batch_size=2000,
             update_conflicts=True,
             unique_fields=["assessment", "item", "part"],
             update_fields=["value"],
+        )
+        # Only the figures that change get a historical row (old → new, who, the batch).
+        record_score_changes(
+            [(score, before, "+" if before is None else "~") for score, before in zip(scores, befores, strict=True)],
+            user=user, batch=batch, when=when,
         )
         # A score page opened before the import must not silently overwrite it.
         Assessment.objects.filter(pk__in=[a.pk for a in summaries if a.pk]).update(version=F("version") + 1)
@@ -1287,6 +1313,7 @@ def import_scores(source, *, dry_run=False, allowed_agency_ids=None, user=None):
         status=ImportBatch.Status.RUNNING,
         rows=plan.figure_count,
     )
+    batch.save()  # before the write: the scores' historical rows point to it
     return _run(batch, plan)
 
 
@@ -1296,7 +1323,7 @@ def _run(batch, plan):
     report = None
     if not problems:
         try:
-            report = score_import_write(plan, user=batch.user)
+            report = score_import_write(plan, user=batch.user, batch=batch)
         except ValidationError as e:
             problems = [ImportProblem(None, message) for message in e.messages]
     batch.finished_at = timezone.now()
@@ -1493,7 +1520,7 @@ class ScoreResource(resources.ModelResource):
         )
         dataset = tablib.Dataset(headers=list(THAI_COLUMNS))
         for code, name, agency_type, province, district, year, item_code, part, value in rows.iterator(5000):
-            dataset.append((
+            dataset.append(neutralise_row((
                 code,
                 name,
                 AGENCY_TYPE_SHORT.get(agency_type, agency_type),
@@ -1502,7 +1529,7 @@ class ScoreResource(resources.ModelResource):
                 year,
                 f"{item_code}:{part}" if part else item_code,
                 value if native else f"{value:.2f}",
-            ))
+            )))
         return dataset
 
     # import

@@ -3,9 +3,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from simple_history.models import HistoricalRecords
 
 from assessments import scoring
-from assessments.models import Assessment, FrameworkItem, Score, compute_assessment
+from assessments.models import Assessment, FrameworkItem, Score, compute_assessment, record_score_changes
 from assessments.scoring import score_problem  # noqa: F401 (the one rule; imported from here too)
 
 
@@ -59,8 +60,8 @@ def assessment_save_scores(*, assessment, values, expected_version=None, user=No
     Every value is validated first; nothing is written if any is invalid.
     `expected_version` is the assessment's version when the page was loaded: if someone
     saved since, the save is refused with EditConflict (no lost updates). Every created,
-    changed or deleted Score leaves a history row attributed to `user` (or, without it,
-    to the request's user)."""
+    changed or deleted Score leaves a history row with its old and new value, attributed to
+    `user` (or, without it, to the request's user)."""
     items = {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year_id)}
     errors = []
     for (code, _part), value in values.items():
@@ -75,24 +76,34 @@ def assessment_save_scores(*, assessment, values, expected_version=None, user=No
     # Claimed before any write and in the same transaction: a refused save writes nothing.
     assessment.version = version_claim(Assessment, assessment.pk, expected_version)
     existing = {(s.item.code, s.part): s for s in assessment.scores.select_related("item")}
+    changes = []  # (score, old value, history type) for record_score_changes
     for (code, part), value in values.items():
         current = existing.get((code, part))
         if value is None:
             if current is not None:
-                _attribute(current, user)
+                # simple-history writes the deletion's row (its value is the value deleted).
+                author = _author(user)
+                if author is not None and author.is_authenticated:
+                    current._history_user = author
                 current.delete()
         elif current is None:
             score = Score(assessment=assessment, item=items[code], part=part, value=value)
-            _attribute(score, user)
+            score.skip_history_when_saving = True
             score.save()
+            changes.append((score, None, "+"))
         elif current.value != value:
+            old = current.value
             current.value = value
-            _attribute(current, user)
+            current.skip_history_when_saving = True
             current.save(update_fields=["value"])
+            changes.append((current, old, "~"))
+    record_score_changes(changes, user=_author(user))
     return assessment_refresh(assessment=assessment)
 
 
-def _attribute(instance, user):
-    # simple_history takes the author from here first, then from the request (HistoryRequestMiddleware).
+def _author(user):
+    """`user`, or without one the request's user (simple-history's HistoryRequestMiddleware)."""
     if user is not None and user.is_authenticated:
-        instance._history_user = user
+        return user
+    request = getattr(HistoricalRecords.context, "request", None)
+    return getattr(request, "user", None)

@@ -8,6 +8,7 @@ which the tests use with their in-memory database."""
 
 import logging
 import multiprocessing
+import re
 import tempfile
 import uuid
 import zipfile
@@ -56,8 +57,26 @@ class Target:
     reason: str = ""
 
 
+UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9-]")
+
+
 def bulk_file_name(code, kind, year):
-    return f"{code}-{kind}-{year}.pdf"
+    """The ZIP member of one agency's document. Codes are letters, digits and "-" (the
+    Agency.code validator), but one stored before that rule could hold "/" or "..": any other
+    character becomes "_", so no member name is a path (no "zip slip" on extraction)."""
+    safe = UNSAFE_IN_NAME.sub("_", code) or "_"
+    return f"{safe}-{kind}-{year}.pdf"
+
+
+def unique_name(name, used):
+    """`name`, or `name` numbered (-2, -3 …) when two codes sanitise to the same name."""
+    stem, dot, extension = name.rpartition(".")
+    candidate, number = name, 1
+    while candidate in used:
+        number += 1
+        candidate = f"{stem}-{number}{dot}{extension}"
+    used.add(candidate)
+    return candidate
 
 
 def officer_provinces(user):
@@ -251,14 +270,15 @@ def bulk_job_run(*, job_id, processes=None):
         targets = bulk_targets(job)
         job.status, job.total, job.done, job.failures = Status.RUNNING, len(targets), 0, []
         job.save(update_fields=["status", "total", "done", "failures"])
-        rendered = 0
+        rendered, names = 0, set()
         with tempfile.TemporaryFile() as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for target, pdf, reason in _render_all(job.kind, targets, processes):
                     if pdf is None:
                         job.failures.append({"code": target.code, "name": target.name, "reason": reason})
                     else:
-                        archive.writestr(bulk_file_name(target.code, job.kind, job.fiscal_year), pdf)
+                        name = unique_name(bulk_file_name(target.code, job.kind, job.fiscal_year), names)
+                        archive.writestr(name, pdf)
                         rendered += 1
                     job.done += 1
                     BulkRenderJob.objects.filter(pk=job.pk).update(done=job.done, failures=job.failures)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from assessments.converters import AgencyCodeConverter  # noqa: F401 (registers <agency_code:…>)
 from plans import bulk_views, documents, public_views, verify_views, views
 
 app_name = "plans"
@@ -7,7 +8,7 @@ app_name = "plans"
 urlpatterns = [
     path("", views.home, name="home"),
     path("my-work/", views.my_work_page, name="my_work"),
-    path("agencies/<str:code>/", views.agency_detail, name="agency"),
+    path("agencies/<agency_code:code>/", views.agency_detail, name="agency"),
     path("assessments/<int:pk>/draft-plan/", views.draft_plan, name="draft"),
     path("plans/<int:pk>/", views.plan_detail, name="detail"),
     path("plans/<int:pk>/comment/", views.plan_comment, name="comment"),
@@ -18,8 +19,8 @@ urlpatterns = [
     path("plans/<int:pk>/documents/<str:kind>.pdf", documents.download, name="document"),
     path("plans/<int:pk>/documents/<str:kind>.docx", documents.download_docx, name="document_docx"),
     path("plans/<int:pk>/publish-progress/", views.publish_progress, name="publish_progress"),
-    path("p/<str:code>/", public_views.public_agency, name="public_agency"),
-    path("p/<str:code>/<str:verify_code>.pdf", public_views.public_document, name="public_document"),
+    path("p/<agency_code:code>/", public_views.public_agency, name="public_agency"),
+    path("p/<agency_code:code>/<str:verify_code>.pdf", public_views.public_document, name="public_document"),
     path("v/", verify_views.verify_lookup, name="verify_lookup"),
     path("v/<str:code>/", verify_views.verify_document, name="verify"),
     path("bulk/", bulk_views.bulk_home, name="bulk"),

@@ -113,6 +113,7 @@ def clean():
     """Remove what an earlier run left in this database (synthetic agencies only)."""
     from assessments.models import Agency, Assessment, ImportBatch, Score
 
+    Score.history.filter(import_batch__file_name__startswith="national-")._raw_delete(connection.alias)
     Score.objects.filter(assessment__agency__code__startswith="GEN")._raw_delete(connection.alias)
     Assessment.objects.filter(agency__code__startswith="GEN")._raw_delete(connection.alias)
     Agency.objects.filter(code__startswith="GEN")._raw_delete(connection.alias)
