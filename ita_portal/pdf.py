@@ -5,6 +5,7 @@ configuration silently falls back to DejaVu and Thai turns into boxes. Fonts and
 images resolve from disk (file:// URLs); the server never fetches from itself."""
 
 import hashlib
+import re
 import unicodedata
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from django.template.loader import render_to_string
 FONT_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
 _font_config = None
 _text_layer_patched = False
+_thai_breaks_patched = False
+_THAI = re.compile("[\u0e01-\u0e5b]")
 
 
 def _patch_text_layer():
@@ -55,12 +58,75 @@ def _patch_text_layer():
     _text_layer_patched = True
 
 
+def _patch_thai_line_breaks():
+    """Break Thai lines only where Pango + libthai would break the whole text.
+
+    Why: to save work, WeasyPrint's `split_first_line` lays out only the first
+    `max_width / font_size × 4` characters of a text and takes the first line from that
+    cut. Thai has no spaces, so the cut usually ends inside a word; libthai segments the
+    cut-off fragment as a word of its own ("ประสิทธิ" → "ประ|สิทธิ") and the line broke
+    there: "ประ/สิทธิภาพ" in a table cell. A full-text segmentation has no such break.
+
+    How: after WeasyPrint picks a break in a text containing Thai, check it against the
+    log attributes of the whole text (pango_get_log_attrs with the box's language); if it
+    is not a break opportunity there, lay the first line out again from the whole text.
+    Valid breaks (nearly all) cost one log-attribute pass. Written against WeasyPrint 70.0
+    (pinned); tests/test_pdf_form.py fails if a narrow cell splits a Thai word again."""
+    global _thai_breaks_patched
+    if _thai_breaks_patched:
+        return
+    from weasyprint.layout import inline, preferred
+    from weasyprint.text import line_break
+
+    original = line_break.split_first_line
+
+    def split_first_line(text, style, context, max_width, justification_spacing, is_line_start=True,
+                         minimum=False):
+        result = original(text, style, context, max_width, justification_spacing, is_line_start, minimum)
+        resume_index = result[2]
+        if resume_index is None or not max_width or not _THAI.search(text):
+            return result
+        encoded = text.encode()
+        position = len(encoded[:resume_index].decode(errors="ignore"))
+        if position >= len(text):
+            return result
+        log_attrs = line_break.get_log_attrs(text, style["lang"])
+
+        def breaks_at(index):
+            return log_attrs[index].is_line_break or log_attrs[index].is_mandatory_break
+
+        if breaks_at(position):
+            return result
+        space_collapse = style["white_space"] in ("normal", "nowrap", "pre-line")
+        # Lay out the text up to the first real break after the bad one: the fragment ends
+        # at a word boundary, so libthai segments it as it does the whole text.
+        for _ in range(3):
+            cut = next((i for i in range(position + 1, len(text)) if breaks_at(i)), len(text))
+            fragment = text[:cut]
+            layout = line_break.create_layout(fragment, style, context, max_width, justification_spacing)
+            first_line, resume_index = layout.get_first_line()
+            if resume_index is None:
+                break
+            position = len(fragment.encode()[:resume_index].decode(errors="ignore"))
+            if breaks_at(position):
+                return line_break.first_line_metrics(first_line, text, layout, resume_index, space_collapse, style)
+        layout = line_break.create_layout(text, style, context, max_width, justification_spacing)
+        first_line, resume_index = layout.get_first_line()
+        return line_break.first_line_metrics(first_line, text, layout, resume_index, space_collapse, style)
+
+    line_break.split_first_line = split_first_line
+    inline.split_first_line = split_first_line
+    preferred.split_first_line = split_first_line
+    _thai_breaks_patched = True
+
+
 def font_config():
     global _font_config
     if _font_config is None:
         from weasyprint.text.fonts import FontConfiguration
 
         _patch_text_layer()
+        _patch_thai_line_breaks()
         _font_config = FontConfiguration()
     return _font_config
 
