@@ -8,6 +8,7 @@ scores are published to two decimals and a float would round 92.265 down to 92.2
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -235,3 +236,15 @@ def format_date_range(start: date | datetime, end: date | datetime, digits: str 
     if (first.year, first.month) == (last.year, last.month):
         return thai_month_year_abbr(first, digits)
     return f"{thai_month_year_abbr(first, digits)} {_EN_DASH} {thai_month_year_abbr(last, digits)}"
+
+
+# Terms libthai's dictionary splits in two ("เว็บ|ไซต์", "ผ่าน|ดี"); documents keep each on one line.
+KEEP_TOGETHER = ("ผ่านดีเยี่ยม", "ผ่านดี", "เว็บไซต์", "คิวอาร์โค้ด", "โซเชียลมีเดีย", "ผู้รับผิดชอบ")
+KEEP_TOGETHER_RE = re.compile("|".join(re.escape(term) for term in KEEP_TOGETHER))
+
+
+def in_digits(value: object, digits: str = "thai") -> str:
+    """str(value) in the agency's digit style: Thai digits unless "arabic" (codes such as O28 → O๒๘)."""
+    if value is None:
+        return ""
+    return str(value) if digits == "arabic" else thai_digits(value)
