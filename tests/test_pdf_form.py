@@ -1,0 +1,223 @@
+"""Official form and honest labels of the four documents (issue 10, items 2 and 3).
+
+Each document of seed 000 (อบต.พลสงคราม FY2568, plan with the library's 19 measures) is
+rendered once for the module; the tests read the PDFs with poppler (`pdftotext`, its
+`-bbox` word boxes), as a reader or a checker copying text would."""
+
+import datetime
+import re
+import subprocess
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.template import engines
+from django.test import override_settings
+
+from assessments.documents import render_analysis
+from ita_portal.pdf import FONT_DIR, html_to_pdf, render_pdf
+from plans import services
+from plans.announcement import TEMPLATE as ANNOUNCEMENT
+from plans.announcement import announcement_context
+from plans.measures_plan import render_measures_plan
+from plans.progress_report import render_progress
+from tests.conftest import make_assessment, member
+from tests.pdf_utils import pdf_pages, pdftotext
+from tests.seed_figures import SEED_000
+
+pytestmark = pytest.mark.django_db
+
+# Seed 000's plan took 19 pages before the form was reworked (18 of them landscape).
+PLAN_PAGES_BEFORE = 19
+# Sarabun's line box (ascent 1.068 + descent 0.232 em): pdftotext's word box is this tall.
+SARABUN_BOX = 1.3
+
+
+def _flat(text):
+    """Text with every run of whitespace removed: a phrase in a table cell may wrap anywhere there is a space."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text))
+
+
+def _pages(pdf):
+    return pdftotext(pdf).split("\f")
+
+
+def _words(pdf):
+    """(page number, text, height, yMin) of every word pdftotext finds."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        xml = subprocess.run(["pdftotext", "-bbox", f.name, "-"], capture_output=True, check=True).stdout.decode()
+    words = []
+    for number, page in enumerate(xml.split("<page ")[1:], start=1):
+        for m in re.finditer(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', page):
+            y_min, y_max = float(m.group(1)), float(m.group(2))
+            words.append((number, unicodedata.normalize("NFC", m.group(3)), y_max - y_min, y_min))
+    return words
+
+
+@pytest.fixture(scope="module")
+def documents(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The four documents of seed 000, rendered once; the data is rolled back afterwards."""
+    from django.core.management import call_command
+
+    media = tmp_path_factory.mktemp("media")
+    with django_db_blocker.unblock(), override_settings(
+        MEDIA_ROOT=media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ), transaction.atomic():
+        from assessments.models import Agency
+
+        agency = Agency.objects.create(code="A001", name="องค์การบริหารส่วนตำบลพลสงคราม",
+                                       agency_type=Agency.Type.SAO, district="โนนสูง", province="นครราชสีมา")
+        assessment = make_assessment(agency, 2568, SEED_000)
+        call_command("loaddata", "fixtures/measure_library.json", verbosity=0)
+        users = get_user_model()
+        owner = member(users, "owner", agency, "staff", is_staff=True)
+        plan, _ = services.plan_draft_from_assessment(assessment=assessment, user=owner)
+        plan.announced_on = datetime.date(2025, 10, 2)
+        docs = {
+            "measures": plan.measures.count(),
+            "analysis": render_analysis(assessment),
+            "plan": render_measures_plan(plan),
+            "announcement": render_pdf(
+                ANNOUNCEMENT,
+                announcement_context(plan, signed=True, verify_url="https://ita.example.go.th/v/AbCdEf1234"),
+            ),
+            "progress": render_progress(plan),
+        }
+        transaction.set_rollback(True)
+    return docs
+
+
+# --- item 2: every printed figure says what it is -------------------------------------------
+
+
+def test_it_labels_indicator_9_in_the_announcement_with_its_own_score_not_item_o1s(documents):
+    text = _flat(pdftotext(documents["announcement"]))
+    # Indicator 9 is 88.75 (published); O1, the item its measure is about, is 50.00.
+    assert _flat("ตัวชี้วัดที่ ๙ การเปิดเผยข้อมูล คะแนนตัวชี้วัด ๘๘.๗๕") in text
+    assert _flat("O๑ (คะแนนรายการ OIT ๕๐.๐๐)") in text
+    assert _flat("ตัวชี้วัดที่ ๙ การเปิดเผยข้อมูล คะแนน ๕๐.๐๐") not in text
+    assert _flat("คะแนนตัวชี้วัด ๕๐.๐๐") not in text
+
+
+def test_it_leaves_the_portals_eit_means_out_of_the_signed_announcement(documents):
+    text = _flat(pdftotext(documents["announcement"]))
+    # e3 has only its two published parts; their mean (89.55) is the portal's estimate.
+    assert _flat("e๓ (EITPublic ๑๐๐.๐๐, EITSurvey ๗๙.๐๙)") in text
+    assert "๘๙.๕๕" not in text
+    assert "ค่าเฉลี่ยที่ระบบคำนวณ" not in text
+
+
+def test_it_marks_the_portals_eit_means_in_the_plan_with_a_footnote(documents):
+    text = _flat(pdftotext(documents["plan"]))
+    assert _flat("e๓ (EITPublic ๑๐๐.๐๐, EITSurvey ๗๙.๐๙, ค่าเฉลี่ยที่ระบบคำนวณ ๘๙.๕๕*)") in text
+    assert _flat("* ค่าเฉลี่ยของ EITPublic และ EITSurvey ที่ระบบคำนวณ สำนักงาน ป.ป.ช. ไม่ได้เผยแพร่") in text
+
+
+def test_it_labels_indicator_and_item_scores_in_the_plan(documents):
+    text = _flat(pdftotext(documents["plan"]))
+    assert _flat("ตัวชี้วัดที่ ๙ การเปิดเผยข้อมูล — คะแนนตัวชี้วัด ๘๘.๗๕") in text
+    assert _flat("O๑ (คะแนนรายการ OIT ๕๐.๐๐)") in text
+    assert _flat("คะแนนตัวชี้วัด ๕๐.๐๐") not in text
+
+
+# --- item 3: official form -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["analysis", "plan", "announcement"])
+def test_it_prints_question_and_item_codes_in_thai_digits(documents, name):
+    text = pdftotext(documents[name])
+    assert not re.search(r"\b[ieO][0-9]", text)
+    assert re.search(r"\b[ieO][๐-๙]", text)
+
+
+@pytest.mark.parametrize("name", ["analysis", "plan", "progress"])
+def test_it_prints_no_arabic_digit(documents, name):
+    assert not re.search("[0-9]", pdftotext(documents[name]))
+
+
+def test_it_sets_the_announcement_body_in_16_pt(documents):
+    words = _words(documents["announcement"])
+    body = [h for page, word, h, _ in words if page == 1 and "ประกาศให้ทราบโดยทั่วกัน" in word]
+    assert body and all(abs(h / SARABUN_BOX - 16) < 0.3 for h in body)
+
+
+def test_it_sets_the_plans_background_in_16_pt(documents):
+    words = _words(documents["plan"])
+    body = [h for page, word, h, _ in words if page == 1 and "สำนักงานคณะกรรมการป้องกันและปราบปราม" in word]
+    assert body and all(abs(h / SARABUN_BOX - 16) < 0.3 for h in body)
+
+
+def test_it_fits_the_19_measure_plan_in_about_half_the_pages_it_took(documents):
+    assert documents["measures"] == 19
+    assert pdf_pages(documents["plan"]) <= PLAN_PAGES_BEFORE * 6 // 10
+
+
+def test_it_keeps_the_announcement_on_its_first_page_and_the_attachment_short(documents):
+    pages = _pages(documents["announcement"])
+    assert "จึงประกาศให้ทราบโดยทั่วกัน" in pages[0] and "ตรวจสอบความถูกต้องของเอกสาร" in pages[0]
+    assert pdf_pages(documents["announcement"]) <= 9
+
+
+def test_it_repeats_the_measures_table_head_on_every_continued_page(documents):
+    pages = [_flat(p) for p in _pages(documents["plan"]) if p.strip()]
+    head = [_flat("ขั้นตอนหรือวิธีการปฏิบัติ"), _flat("แนวทางการกำกับติดตาม"), _flat("ผู้รับผิดชอบ")]
+    first = next(i for i, p in enumerate(pages) if head[0] in p)
+    assert len(pages) - first >= 3  # the table does run on over several pages
+    for page in pages[first:]:
+        assert all(h in page for h in head)
+
+
+def test_it_leaves_no_page_with_only_a_few_words(documents):
+    # The old plan ended on a page holding one note; the old announcement on seven words.
+    for name in ["analysis", "plan", "announcement", "progress"]:
+        for number, page in enumerate(_pages(documents[name]), start=1):
+            text = re.sub(r"-\s*[๐-๙]+\s*-", "", page)
+            if text.strip():
+                assert len(_flat(text)) >= 200, (name, number, text)
+
+
+NARROW_CELL = (
+    "ตัวชี้วัดที่ ๗ ประสิทธิภาพการสื่อสาร เผยแพร่บนเว็บไซต์ของหน่วยงาน ผลการประเมินอยู่ในระดับ “ผ่านดี” "
+    "ทบทวนการเบิกจ่ายงบประมาณทุกไตรมาส ประสิทธิภาพของการให้บริการ เว็บไซต์ของหน่วยงาน"
+)
+
+
+@pytest.fixture(scope="module")
+def narrow_cell_lines():
+    """The text in cells 2.2–3.4 cm wide, laid out with the documents' own CSS."""
+    template = engines["django"].from_string(
+        '{% extends "reports/base.html" %}{% load thai %}{% block body %}'
+        "{% for w in widths %}<table style=\"width: {{ w }}cm\"><tr><td>{{ text|keep_words }}</td></tr></table>{% endfor %}"
+        "{% endblock %}"
+    )
+    html = template.render({"font_dir": FONT_DIR.as_uri(), "text": NARROW_CELL, "widths": ["2.2", "2.6", "3.0", "3.4"]})
+    pdf = html_to_pdf(html)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        raw = subprocess.run(["pdftotext", "-raw", f.name, "-"], capture_output=True, check=True).stdout.decode()
+    lines = [unicodedata.normalize("NFC", line).strip() for line in raw.splitlines()]
+    return [line for line in lines if line and not re.fullmatch(r"-\s*[๐-๙]+\s*-", line)]  # page numbers
+
+
+@pytest.mark.parametrize("word", ["ประสิทธิภาพ", "เว็บไซต์", "“ผ่านดี”", "ทบทวน", "งบประมาณ"])
+def test_it_never_splits_a_word_in_a_narrow_cell(narrow_cell_lines, word):
+    # Four cells of different widths: every occurrence stays whole on one line.
+    assert sum(line.count(word) for line in narrow_cell_lines) == 4 * NARROW_CELL.count(word)
+
+
+def test_it_keeps_the_text_of_a_narrow_cell_complete(narrow_cell_lines):
+    assert _flat("".join(narrow_cell_lines)) == _flat(NARROW_CELL) * 4
+
+
+def test_it_has_no_css_that_breaks_thai_words_anywhere():
+    for path in Path("templates/reports").glob("*.html"):
+        css = path.read_text()
+        assert "break-all" not in css, path
+        assert "hyphens" not in css, path
+        assert "\u200b" not in css, path
