@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
+from ita_portal import thai
+
 FONT_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
 _font_config = None
 _text_layer_patched = False
@@ -131,8 +133,29 @@ def font_config():
     return _font_config
 
 
+_SVG = re.compile(r"(<svg\b.*?</svg>)", re.S)
+_TEXT_NODE = re.compile(r">([^<]+)<")
+
+
+def keep_terms_together(html):
+    """The HTML with every term of thai.KEEP_TOGETHER in the body's text wrapped in
+    `<span class="nw">` (white-space: nowrap, base.html): libthai's dictionary splits
+    "เว็บ|ไซต์", "ผ่าน|ดี", "หน่วย|งาน", and a line must never break there. Text only:
+    tags, attributes, the head and inline SVG charts are left as they are."""
+    head, body_tag, body = html.partition("<body")
+    if not body_tag:
+        return html
+
+    def wrap_terms(match):
+        return ">" + thai.KEEP_TOGETHER_RE.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', match.group(1)) + "<"
+
+    parts = _SVG.split(body)
+    parts[::2] = [_TEXT_NODE.sub(wrap_terms, part) for part in parts[::2]]
+    return head + body_tag + "".join(parts)
+
+
 def render_html(template_name, context):
-    return render_to_string(template_name, {"font_dir": FONT_DIR.as_uri(), **context})
+    return keep_terms_together(render_to_string(template_name, {"font_dir": FONT_DIR.as_uri(), **context}))
 
 
 def html_to_pdf(html):

@@ -18,7 +18,7 @@ from django.template import engines
 from django.test import override_settings
 
 from assessments.documents import render_analysis
-from ita_portal.pdf import FONT_DIR, html_to_pdf, render_pdf
+from ita_portal.pdf import FONT_DIR, html_to_pdf, keep_terms_together, render_pdf
 from plans import services
 from plans.announcement import TEMPLATE as ANNOUNCEMENT
 from plans.announcement import announcement_context
@@ -195,10 +195,12 @@ def narrow_cell_lines():
     """The text in narrow cells, laid out with the documents' own CSS, as pdftotext lines."""
     template = engines["django"].from_string(
         '{% extends "reports/base.html" %}{% load thai %}{% block body %}'
-        '{% for w in widths %}<table style="width: {{ w }}pt; font-size: 11pt"><tr><td>{{ text|keep_words }}</td></tr>'
+        '{% for w in widths %}<table style="width: {{ w }}pt; font-size: 11pt"><tr><td>{{ text }}</td></tr>'
         "</table>{% endfor %}{% endblock %}"
     )
-    html = template.render({"font_dir": FONT_DIR.as_uri(), "text": NARROW_CELL, "widths": NARROW_WIDTHS})
+    html = keep_terms_together(
+        template.render({"font_dir": FONT_DIR.as_uri(), "text": NARROW_CELL, "widths": NARROW_WIDTHS})
+    )
     pdf = html_to_pdf(html)
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(pdf)
@@ -208,7 +210,7 @@ def narrow_cell_lines():
     return [line for line in lines if line and not re.fullmatch(r"-\s*[๐-๙]+\s*-", line)]  # page numbers
 
 
-@pytest.mark.parametrize("word", ["ประสิทธิภาพ", "เว็บไซต์", "“ผ่านดี”", "ทบทวน", "งบประมาณ"])
+@pytest.mark.parametrize("word", ["ประสิทธิภาพ", "เว็บไซต์", "“ผ่านดี”", "ทบทวน", "เบิกจ่าย", "งบประมาณ"])
 def test_it_never_splits_a_word_in_a_narrow_cell(narrow_cell_lines, word):
     # Every occurrence, in every width, stays whole on one line.
     assert sum(line.count(word) for line in narrow_cell_lines) == len(NARROW_WIDTHS) * NARROW_CELL.count(word)
@@ -224,3 +226,15 @@ def test_it_has_no_css_that_breaks_thai_words_anywhere():
         assert "break-all" not in css, path
         assert "hyphens" not in css, path
         assert "\u200b" not in css, path
+
+
+def test_it_keeps_terms_together_in_text_only():
+    html = (
+        '<html><head><title>เว็บไซต์</title></head><body><p title="เว็บไซต์">บนเว็บไซต์ระดับ “ผ่านดี”</p>'
+        "<svg><text>หน่วยงาน</text></svg><td>หน่วยงาน</td></body></html>"
+    )
+    out = keep_terms_together(html)
+    assert '<p title="เว็บไซต์">บน<span class="nw">เว็บไซต์</span>ระดับ <span class="nw">“ผ่านดี”</span></p>' in out
+    assert "<title>เว็บไซต์</title>" in out
+    assert "<svg><text>หน่วยงาน</text></svg>" in out
+    assert '<td><span class="nw">หน่วยงาน</span></td>' in out

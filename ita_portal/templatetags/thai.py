@@ -5,8 +5,6 @@ scores) on None or empty values so a missing field never breaks a page.
 """
 
 from django import template
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 
 from ita_portal import thai
 
@@ -66,10 +64,3 @@ def digits_filter(value, digits="thai"):
     """{{ code|digits:digits }}: "O28" → "O๒๘" unless the agency prints tables in Arabic digits."""
     return thai.in_digits(value, digits)
 
-
-@register.filter(name="keep_words", needs_autoescape=True)
-def keep_words_filter(value, autoescape=True):
-    """{{ text|keep_words }}: the text escaped, with each term of thai.KEEP_TOGETHER in a
-    no-wrap span, so that line breaking never splits "เว็บไซต์" or "ผ่านดี"."""
-    text = conditional_escape(value) if autoescape else str(value)
-    return mark_safe(thai.KEEP_TOGETHER_RE.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', text))
