@@ -47,7 +47,8 @@ def _patch_text_layer():
     draw_first_line = draw_text_module.draw_first_line
 
     def draw_first_line_with_actual_text(stream, textbox, *args, **kwargs):
-        text = unicodedata.normalize("NFC", textbox.text or "")
+        # Zero-width spaces only mark line-break opportunities (keep_terms_together).
+        text = unicodedata.normalize("NFC", textbox.text or "").replace("\u200b", "")
         if not text.strip():
             return draw_first_line(stream, textbox, *args, **kwargs)
         stream.begin_marked_content("Span", pydyf.Dictionary({"ActualText": pydyf.String(text)}))
@@ -133,6 +134,7 @@ def font_config():
     return _font_config
 
 
+ZERO_WIDTH_SPACE = "\u200b"
 _SVG = re.compile(r"(<svg\b.*?</svg>)", re.S)
 _TEXT_NODE = re.compile(r">([^<]+)<")
 
@@ -141,13 +143,37 @@ def keep_terms_together(html):
     """The HTML with every term of thai.KEEP_TOGETHER in the body's text wrapped in
     `<span class="nw">` (white-space: nowrap, base.html): libthai's dictionary splits
     "เว็บ|ไซต์", "ผ่าน|ดี", "หน่วย|งาน", and a line must never break there. Text only:
-    tags, attributes, the head and inline SVG charts are left as they are."""
+    tags, attributes, the head and inline SVG charts are left as they are.
+
+    WeasyPrint finds no break between two inline boxes of Thai (it asks libthai about the
+    two letters at the seam, which is too little context), so "ของ<span>หน่วยงาน</span>"
+    would become one unbreakable run. Where libthai, reading the whole text, breaks before
+    or after the term, a zero-width space (U+200B) outside the span keeps that break; the
+    text layer leaves it out (_patch_text_layer)."""
     head, body_tag, body = html.partition("<body")
     if not body_tag:
         return html
 
     def wrap_terms(match):
-        return ">" + thai.KEEP_TOGETHER_RE.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', match.group(1)) + "<"
+        text = match.group(1)
+        terms = list(thai.KEEP_TOGETHER_RE.finditer(text))
+        if not terms:
+            return match.group(0)
+        from weasyprint.text.line_break import get_log_attrs
+
+        log_attrs = get_log_attrs(text, "th")
+        out, last = [], 0
+        for term in terms:
+            start, end = term.span()
+            out.append(text[last:start])
+            if start and log_attrs[start].is_line_break and not text[start - 1].isspace():
+                out.append(ZERO_WIDTH_SPACE)
+            out.append(f'<span class="nw">{term.group(0)}</span>')
+            if end < len(text) and log_attrs[end].is_line_break and not text[end].isspace():
+                out.append(ZERO_WIDTH_SPACE)
+            last = end
+        out.append(text[last:])
+        return ">" + "".join(out) + "<"
 
     parts = _SVG.split(body)
     parts[::2] = [_TEXT_NODE.sub(wrap_terms, part) for part in parts[::2]]
