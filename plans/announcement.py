@@ -22,6 +22,7 @@ from assessments.documents import figure_notes, noted
 from assessments.models import compute_assessment
 from ita_portal import signing_secrets, thai
 from ita_portal.pdf import render_pdf
+from plans import figures
 from plans.models import StoredDocument
 
 TEMPLATE = "reports/announcement.html"
@@ -56,18 +57,34 @@ def _file_uri(field):
     return path.as_uri() if path.is_file() else ""
 
 
-def _measure_rows(measures, digits, notes=None):
+def _indicator_value(measure, result):
+    """The indicator's own score: the published figure where there is one. A measure for a
+    question stores that question's score (O1: 50.00), which is never the indicator's."""
+    figure = result.figures.get(measure.indicator.code) if result is not None else None
+    if figure is not None:
+        return figure.value
+    return measure.score if not measure.questions.all() else None
+
+
+def _measure_rows(measures, digits, notes=None, result=None):
     rows = []
     for measure in measures:
         indicator = measure.indicator
         questions = sorted(measure.questions.all(), key=lambda q: q.order)
+        value = _indicator_value(measure, result)
+        # A signed document prints published figures only: an EIT question's mean of its
+        # two parts is the portal's estimate, so only the parts are printed (figures.py).
+        question_texts = [
+            figures.question_text(result, q.code, digits, estimates=False)[0] if result is not None
+            else _in_digits(q.code, digits)
+            for q in questions
+        ]
         rows.append(
             {
                 "indicator": _in_digits(f"ตัวชี้วัดที่ {indicator.code} {indicator.name}", digits),
-                "score": noted(thai.format_score(measure.score, digits), notes or {}, indicator.code)
-                if measure.score is not None else "",
+                "score": noted(figures.indicator_score_text(value, digits), notes or {}, indicator.code),
                 "weakness": _in_digits(measure.weakness, digits),
-                "questions": _in_digits(", ".join(q.code for q in questions), digits),
+                "questions": ", ".join(question_texts),
                 "title": _in_digits(measure.title, digits),
                 "steps": _in_digits(measure.steps, digits),
                 "period": measure.period_display(digits=digits),
@@ -77,7 +94,7 @@ def _measure_rows(measures, digits, notes=None):
     return rows
 
 
-def _tool_groups(measures, digits, notes=None):
+def _tool_groups(measures, digits, notes=None, result=None):
     """Measures grouped by tool (the indicator's parent: IIT, EIT, OIT), in framework order."""
     groups = {}
     for measure in measures:
@@ -92,7 +109,7 @@ def _tool_groups(measures, digits, notes=None):
         {
             "code": tool.code if tool is not None else "",
             "name": tool.name if tool is not None else "",
-            "rows": _measure_rows(items, digits, notes),
+            "rows": _measure_rows(items, digits, notes, result),
         }
         for tool, items in sorted(groups.items(), key=lambda kv: rank(kv[0]))
     ]
@@ -125,7 +142,7 @@ def announcement_context(plan, *, signed, verify_url=""):
         "meeting_number": thai.thai_digits(plan.meeting_number) if plan.meeting_number else "",
         "meeting_date": _thai_day_month_year(plan.meeting_date) if plan.meeting_date else "",
         "announced_on": thai.thai_date(plan.announced_on) if plan.announced_on else "",
-        "groups": _tool_groups(measures, digits, notes),
+        "groups": _tool_groups(measures, digits, notes, result),
         "verify_url": verify_url,
         "qr_svg": "",
     }

@@ -11,6 +11,7 @@ from assessments.documents import figure_notes, noted
 from assessments.models import FrameworkItem, compute_assessment
 from ita_portal import thai
 from ita_portal.pdf import render_pdf
+from plans import figures
 from plans.models import AgencyUnit, Band, Plan
 
 TEMPLATE = "reports/measures_plan.html"
@@ -175,30 +176,29 @@ def measures_plan_context(plan):
     counts[Band.UNSCORED] = len(unscored)
 
     groups = []
+    estimated = False
     for measure in _measures(plan):
         indicator = measure.indicator
         if not groups or groups[-1]["code"] != indicator.code:
             figure = result.figures.get(indicator.code)
-            value = figure.value if figure is not None else measure.score
+            # Only the indicator's own figure: a question measure's stored score is the question's.
+            value = figure.value if figure is not None else None
             band = Band(figure.triage.value) if figure is not None and figure.triage else None
             groups.append(
                 {
                     "code": indicator.code,
                     "label": _digits(f"ตัวชี้วัดที่ {indicator.code} {indicator.name}", digits),
                     "number": _digits(indicator.code, digits),
-                    "score": noted(thai.format_score(value, digits), notes, indicator.code),
+                    "score": noted(figures.indicator_score_text(value, digits), notes, indicator.code),
                     "band": band.label if band else (Band.UNSCORED.label if value is None else ""),
                     "rows": [],
                 }
             )
         questions = []
         for question in measure.questions.all():
-            q_figure = result.figures.get(question.code)
-            q_score = q_figure.value if q_figure is not None else None
-            text = _digits(question.code, digits)
-            if q_score is not None:
-                text += f" ({thai.format_score(q_score, digits)})"
+            text, is_estimate = figures.question_text(result, question.code, digits)
             questions.append(text)
+            estimated = estimated or is_estimate
         groups[-1]["rows"].append(
             {
                 "band": measure.get_band_display(),
@@ -240,6 +240,7 @@ def measures_plan_context(plan):
         "unscored_label": UNSCORED_LABEL,
         "driving_note": _driving_note(plan, digits),
         "groups": groups,
+        "estimate_note": figures.ESTIMATE_NOTE if estimated else "",
     }
 
 

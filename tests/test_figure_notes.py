@@ -47,6 +47,6 @@ def test_it_marks_indicator_9_of_seed_000_beside_its_score(seed_assessment, owne
     plan, _ = plan_draft_from_assessment(assessment=seed_assessment, user=owner)
     plan_context = measures_plan_context(plan)
     nine = next(g for g in plan_context["groups"] if g["code"] == "9")
-    assert nine["score"] == "๘๘.๗๕ [๑]"
+    assert nine["score"] == "คะแนนตัวชี้วัด ๘๘.๗๕ [๑]"
     rows = [r for g in announcement_context(plan, signed=False)["groups"] for r in g["rows"]]
-    assert any(r["score"] == "๘๘.๗๕ [๑]" for r in rows)
+    assert any(r["score"] == "คะแนนตัวชี้วัด ๘๘.๗๕ [๑]" for r in rows)

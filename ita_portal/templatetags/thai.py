@@ -57,3 +57,10 @@ def quarters_filter(value, fy_be):
     if not value or _is_empty(fy_be):
         return ""
     return thai.format_quarters(value, fy_be)
+
+
+@register.filter(name="digits")
+def digits_filter(value, digits="thai"):
+    """{{ code|digits:digits }}: "O28" → "O๒๘" unless the agency prints tables in Arabic digits."""
+    return thai.in_digits(value, digits)
+
