@@ -14,7 +14,7 @@ from assessments.admin import (
     VersionedChangeAdmin,
     related_changes,
 )
-from assessments.models import FrameworkItem, has_role
+from assessments.models import FrameworkItem, Membership, agencies_for, has_role
 from plans.models import (
     AgencyUnit,
     BulkRenderJob,
@@ -41,7 +41,40 @@ class TextAreaField(forms.CharField):
 TEXT_AREAS = {models.TextField: {"form_class": TextAreaField}}
 
 
-class MeasureInline(admin.StackedInline):
+def can_view_plan(request, plan):
+    """Members of the plan's agency (any role) and provincial officers of its province."""
+    if request.user.is_superuser:
+        return True
+    if plan is None:
+        return Membership.objects.filter(user=request.user).exists()
+    return agencies_for(request.user).filter(pk=plan.agency_id).exists()
+
+
+def can_edit_plan(request, plan):
+    """Staff of the plan's own agency (and a superuser, for support), while the plan is a
+    draft or sent back. Agency roles, not Django's model permissions: no agency role grants those."""
+    if plan is None or plan.pk is None:
+        return False
+    return plan.is_editable and (request.user.is_superuser or has_role(request.user, plan.agency_id, STAFF))
+
+
+class PlanRoleInline:
+    """Inline permissions by agency role and plan state (the parent plan is `obj`)."""
+
+    def has_view_permission(self, request, obj=None):
+        return can_view_plan(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return can_edit_plan(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return can_edit_plan(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_edit_plan(request, obj)
+
+
+class MeasureInline(PlanRoleInline, admin.StackedInline):
     model = Measure
     extra = 0
     formfield_overrides = TEXT_AREAS
@@ -81,7 +114,7 @@ class MeasureInline(admin.StackedInline):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(PlanRoleInline, admin.TabularInline):
     model = Transition
     extra = 0
     fields = ["at", "actor", "from_status", "to_status", "comment"]
@@ -89,6 +122,12 @@ class TransitionInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -134,8 +173,8 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and not obj.is_editable:
-            return False
+        if obj is not None:
+            return can_edit_plan(request, obj)
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
