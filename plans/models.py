@@ -173,6 +173,13 @@ class Measure(models.Model):
     template = models.ForeignKey(
         MeasureTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="จากคลังมาตรการ"
     )
+    # The measure of the previous revision this one was copied from: what changed between
+    # revisions is matched on it, and progress carries over along it.
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies", verbose_name="คัดลอกจากมาตรการ"
+    )
+    # Bumped on every save in the portal's editor; an edit from an older copy is refused.
+    version = models.PositiveIntegerField("ฉบับที่", default=0, editable=False)
 
     history = HistoricalRecords()
 

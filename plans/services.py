@@ -313,7 +313,6 @@ def plan_revise(*, plan, user, comment="", expected_version=None):
     plan_claim_version(plan=plan, expected_version=expected_version)
     if Plan.objects.filter(previous=plan).exists():
         raise ValidationError("แผนฉบับนี้มีฉบับปรับปรุงแล้ว")
-    old_measures = list(plan.measures.prefetch_related("questions", "units"))
     new = Plan.objects.create(
         agency=plan.agency,
         assessment=plan.assessment,
@@ -324,17 +323,43 @@ def plan_revise(*, plan, user, comment="", expected_version=None):
         background=plan.background,
         created_by=user,
     )
-    for old in old_measures:
-        questions, units = list(old.questions.all()), list(old.units.all())
-        old.pk = None
-        old.id = None
-        old.plan = new
-        old._state.adding = True
-        old.save()
-        old.questions.set(questions)
-        old.units.set(units)
+    _copy_measures(plan, new)
     Transition.objects.create(plan=new, from_status="", to_status=Status.DRAFT, actor=user, comment=comment or "ปรับปรุงแผนหลังลงนาม")
     return new
+
+
+MEASURE_COPIED_FIELDS = [
+    "order", "indicator_id", "band", "score", "weakness", "title", "analysis", "steps", "quarters",
+    "period_start", "period_end", "all_units", "deadline", "monitoring", "template_id",
+]
+PROGRESS_COPIED_FIELDS = ["quarter", "status", "note", "evidence_url", "evidence_file", "updated_by_id"]
+
+
+def _copy_measures(plan, new):
+    """Copy every measure of `plan` into `new` with its question and unit links, owners,
+    deadline and the progress recorded on it, each copy pointing back at its origin.
+
+    The links are read as ids from the through tables, not through the instances: a
+    prefetched copy of the old measure would make `.set()` on the clone a no-op."""
+    old_measures = list(plan.measures.order_by("order", "pk"))
+    questions, units, progress = {}, {}, {}
+    for measure_id, item_id in Measure.questions.through.objects.filter(measure__plan=plan).values_list(
+        "measure_id", "frameworkitem_id"
+    ):
+        questions.setdefault(measure_id, []).append(item_id)
+    for measure_id, unit_id in Measure.units.through.objects.filter(measure__plan=plan).values_list(
+        "measure_id", "agencyunit_id"
+    ):
+        units.setdefault(measure_id, []).append(unit_id)
+    for record in Progress.objects.filter(measure__plan=plan):
+        progress.setdefault(record.measure_id, []).append(record)
+    for old in old_measures:
+        copy = Measure(plan=new, copied_from=old, **{f: getattr(old, f) for f in MEASURE_COPIED_FIELDS})
+        copy.save()
+        copy.questions.set(questions.get(old.pk, []))
+        copy.units.set(units.get(old.pk, []))
+        for record in progress.get(old.pk, []):
+            Progress.objects.create(measure=copy, **{f: getattr(record, f) for f in PROGRESS_COPIED_FIELDS})
 
 
 def ensure_editable(plan):
