@@ -25,7 +25,7 @@ from plans.models import (
     ReviewComment,
     Transition,
 )
-from plans.services import plan_claim_version
+from plans.services import measure_date_errors, plan_claim_version
 
 
 class TextAreaField(forms.CharField):
@@ -74,8 +74,20 @@ class PlanRoleInline:
         return can_edit_plan(request, obj)
 
 
+class MeasureAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        # The same date checks as the portal's editor (plans.services), naming the field.
+        if self.instance.plan_id is not None:
+            for field, message in measure_date_errors(self.instance.plan, cleaned_data).items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned_data
+
+
 class MeasureInline(PlanRoleInline, admin.StackedInline):
     model = Measure
+    form = MeasureAdminForm
     extra = 0
     formfield_overrides = TEXT_AREAS
     fields = [

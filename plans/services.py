@@ -2,6 +2,8 @@
 sign, revise, comment and progress. Each checks role and state and raises
 ValidationError or PermissionDenied with a Thai message."""
 
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -47,6 +49,52 @@ def _record(plan, to_status, actor, comment="", expected_version=None, fields=()
     plan.status = to_status
     plan._history_user = actor
     plan.save(update_fields=["status", "updated_at", "version", *fields])
+
+
+# A date further than this from today is a typing slip (a BE year typed into a Gregorian
+# field gives 3112), never a real announcement, meeting or deadline.
+MAX_DATE_DISTANCE = datetime.timedelta(days=366)
+
+
+def plan_date_window(plan):
+    """Dates a plan may carry: from the start of the assessed fiscal year (when the results
+    come out and the plan is drafted) to the end of the plan's own fiscal year.
+    FY2569 plan → 1 Oct 2024 – 30 Sep 2026."""
+    return thai.fiscal_year_range(plan.target_year - 1)[0], thai.fiscal_year_range(plan.target_year)[1]
+
+
+def plan_date_problem(plan, value, label, today=None):
+    """The Thai reason a date entered on a plan cannot be right (naming the field and what
+    was entered, in BE), or None. Refused: more than a year after today, or outside
+    plan_date_window."""
+    if value is None:
+        return None
+    today = today or timezone.localdate()
+    entered = thai.thai_date(value, "arabic")
+    if value > today + MAX_DATE_DISTANCE:
+        return (f"{label}ต้องไม่เกินหนึ่งปีนับจากวันนี้ (กรอกมา {entered}) "
+                "กรุณาตรวจสอบปี พ.ศ. อีกครั้ง")
+    first, last = plan_date_window(plan)
+    if not first <= value <= last:
+        return (f"{label}ต้องอยู่ระหว่าง {thai.thai_date(first, 'arabic')} ถึง {thai.thai_date(last, 'arabic')} "
+                f"(ปีงบประมาณที่ประเมินและปีงบประมาณ {plan.target_year} ของแผน) แต่กรอกมา {entered}")
+    return None
+
+
+MEASURE_DATE_FIELDS = {"period_start": "วันเริ่มดำเนินการ", "period_end": "วันสิ้นสุดการดำเนินการ", "deadline": "กำหนดแล้วเสร็จ"}
+
+
+def measure_date_errors(plan, values):
+    """Errors by field for a measure's dates (values: field → date or None)."""
+    errors = {}
+    for field, label in MEASURE_DATE_FIELDS.items():
+        problem = plan_date_problem(plan, values.get(field), label)
+        if problem:
+            errors[field] = problem
+    start, end = values.get("period_start"), values.get("period_end")
+    if start and end and end < start and "period_end" not in errors:
+        errors["period_end"] = "วันสิ้นสุดการดำเนินการต้องไม่ก่อนวันเริ่มดำเนินการ"
+    return errors
 
 
 def question_is_urgent(figure, parts):
@@ -273,10 +321,14 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         errors["signatory_position"] = "กรุณาระบุตำแหน่งผู้ลงนาม"
     if announced_on is None:
         errors["announced_on"] = "กรุณาระบุวันที่ประกาศ"
+    elif problem := plan_date_problem(plan, announced_on, "วันที่ประกาศ"):
+        errors["announced_on"] = problem
     if not meeting_number.strip():
         errors["meeting_number"] = "กรุณาระบุครั้งที่ประชุมคณะทำงาน เช่น 1/2568"
     if meeting_date is None:
         errors["meeting_date"] = "กรุณาระบุวันที่ประชุมคณะทำงาน"
+    elif problem := plan_date_problem(plan, meeting_date, "วันที่ประชุมคณะทำงาน"):
+        errors["meeting_date"] = problem
     elif announced_on is not None and meeting_date > announced_on:
         errors["meeting_date"] = "วันที่ประชุมต้องไม่หลังวันที่ประกาศ"
     if errors:
