@@ -99,6 +99,7 @@ class MeasureInline(PlanRoleInline, admin.StackedInline):
         "steps",
         ("quarters", "period_start", "period_end", "deadline"),
         ("all_units", "units"),
+        "owner",
         "monitoring",
     ]
     filter_horizontal = ["questions", "units"]

@@ -168,6 +168,9 @@ class Measure(models.Model):
     period_end = models.DateField("สิ้นสุด", null=True, blank=True)
     units = models.ManyToManyField(AgencyUnit, blank=True, related_name="measures", verbose_name="ผู้รับผิดชอบ")
     all_units = models.BooleanField("ทุกกอง", default=False)
+    owner = models.CharField(
+        "ผู้รับผิดชอบหลัก", max_length=200, blank=True, help_text="ชื่อหรือตำแหน่ง เช่น ปลัดองค์การบริหารส่วนตำบล"
+    )
     deadline = models.DateField("กำหนดแล้วเสร็จ", null=True, blank=True)
     monitoring = models.TextField("แนวทางการกำกับติดตาม", blank=True)
     template = models.ForeignKey(

@@ -382,7 +382,7 @@ def plan_revise(*, plan, user, comment="", expected_version=None):
 
 MEASURE_COPIED_FIELDS = [
     "order", "indicator_id", "band", "score", "weakness", "title", "analysis", "steps", "quarters",
-    "period_start", "period_end", "all_units", "deadline", "monitoring", "template_id",
+    "period_start", "period_end", "all_units", "owner", "deadline", "monitoring", "template_id",
 ]
 PROGRESS_COPIED_FIELDS = ["quarter", "status", "note", "evidence_url", "evidence_file", "updated_by_id"]
 
@@ -467,3 +467,158 @@ def plan_progress_percent(plan, measures=None, progress=None):
         return 0
     done = sum(1 for m in active if latest.get(m.pk) == Progress.Status.DONE)
     return round(100 * done / len(active))
+
+
+# The plan editor (portal): add, update, move and delete measures of a draft plan.
+
+EDITABLE_MEASURE_FIELDS = ["band", "weakness", "title", "analysis", "steps", "owner", "deadline", "monitoring"]
+
+
+def _editable_plan(user, plan, action):
+    """The plan, locked for the rest of the transaction, if the user is staff of its agency
+    and it is a draft or sent back (checked under the lock: a submit cannot slip in between)."""
+    _require_role(user, plan, Role.STAFF, action=action)
+    locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    ensure_editable(locked)
+    return locked
+
+
+def _renumber(plan):
+    measures = list(plan.measures.order_by("order", "pk"))
+    for position, measure in enumerate(measures, start=1):
+        if measure.order != position:
+            Measure.objects.filter(pk=measure.pk).update(order=position)
+            measure.order = position
+    return measures
+
+
+def _plan_items(plan):
+    return {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=plan.assessment.fiscal_year_id)}
+
+
+@transaction.atomic
+def measure_add(*, plan, user, template=None, indicator_code="", question_code="", from_library=False):
+    """Add a measure at the end of a draft plan: from a library entry (`template`); for an
+    urgent question or an indicator, prefilled from the library when it has an entry
+    (`from_library`); or blank for the indicator chosen (a placeholder title to rewrite)."""
+    plan = _editable_plan(user, plan, "เพิ่มมาตรการ")
+    items = _plan_items(plan)
+    result = compute_assessment(plan.assessment)
+    if template is not None:
+        indicator_code, question_code = template.indicator_number, template.question_code
+    question = None
+    if question_code:
+        question = items.get(question_code)
+        if question is None or question.kind != FrameworkItem.Kind.QUESTION or question_code not in result.figures:
+            raise ValidationError({"question": f"ไม่พบข้อคำถาม {question_code} ในกรอบการประเมินของปีนี้"})
+        indicator_code = indicator_code or _indicator_of(result.figures[question_code].node, result)
+    indicator = items.get(indicator_code)
+    if indicator is None or indicator.kind != FrameworkItem.Kind.INDICATOR or indicator_code not in result.figures:
+        raise ValidationError({"indicator": "กรุณาเลือกตัวชี้วัดของมาตรการจากกรอบการประเมินของปีนี้"})
+    figure = result.figures[indicator_code]
+    target = result.figures[question_code] if question is not None else figure
+    if question is not None and question_is_urgent(target, result.parts):
+        band = Band.URGENT
+    elif target.triage is not None:
+        band = Band(target.triage.value)
+    else:
+        band = Band.IMPROVE
+    if template is None and from_library:
+        library = list(MeasureTemplate.objects.filter(indicator_number=indicator_code))
+        template = _pick_template(library, indicator_code, question_code, band)
+        if template is None and question_code:
+            template = _pick_template(library, indicator_code, "", band)
+    order = (plan.measures.order_by("-order").values_list("order", flat=True).first() or 0) + 1
+    values = _placeholders(plan.agency, plan.assessment, plan.target_year, figure, target if question else None)
+    measure = _measure_from(
+        plan, template, indicator=indicator, figure=target, band=band, values=values, order=order,
+        questions=[question] if question is not None else (),
+    )
+    if template is None and question is not None:
+        measure.title = f"แก้ไขจุดอ่อน{values['question']}"
+        measure.save(update_fields=["title"])
+    return measure
+
+
+def _units_from_text(plan, text):
+    names = [n.strip() for n in text.replace("،", ",").split(",") if n.strip()]
+    if any(len(n) > 200 for n in names):
+        raise ValidationError({"units": "ชื่อกองยาวเกิน 200 ตัวอักษร"})
+    return _units_for(plan.agency, ", ".join(names))
+
+
+@transaction.atomic
+def measure_update(*, measure, user, data, expected_version):
+    """Save every column of one measure from the editor. `data` holds EDITABLE_MEASURE_FIELDS,
+    `quarters` (list of 1–4), `units` (names, comma-separated, or ทุกกอง) and `questions`
+    (FrameworkItem codes). Refused if the measure was saved by someone else since it was
+    loaded (`expected_version`)."""
+    plan = _editable_plan(user, measure.plan, "แก้ไขมาตรการ")
+    if measure.plan_id != plan.pk:
+        raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
+    errors = measure_date_errors(plan, {"deadline": data.get("deadline")})
+    if not (data.get("title") or "").strip():
+        errors["title"] = "กรุณาระบุมาตรการ/โครงการ/กิจกรรม"
+    quarters = sorted({int(q) for q in data.get("quarters") or []})
+    if any(q not in (1, 2, 3, 4) for q in quarters):
+        errors["quarters"] = "ไตรมาสต้องเป็น 1 ถึง 4"
+    items = _plan_items(plan)
+    codes = list(data.get("questions") or [])
+    unknown = [c for c in codes if c not in items or items[c].kind != FrameworkItem.Kind.QUESTION]
+    if unknown:
+        errors["questions"] = f"ไม่พบข้อคำถาม {', '.join(unknown)} ในกรอบการประเมินของปีนี้"
+    if errors:
+        raise ValidationError(errors)
+    measure.version = version_claim(Measure, measure.pk, expected_version)
+    for field in EDITABLE_MEASURE_FIELDS:
+        if field in data:
+            value = data[field]
+            setattr(measure, field, value.strip().replace("\r\n", "\n") if isinstance(value, str) else value)
+    measure.quarters = ",".join(str(q) for q in quarters)
+    measure.full_clean(exclude=["plan", "indicator", "template", "copied_from"])
+    all_units, units = _units_from_text(plan, data.get("units") or "")
+    measure.all_units = all_units
+    measure._history_user = user
+    measure.save()
+    measure.units.set(units)
+    measure.questions.set([items[c] for c in codes])
+    return measure
+
+
+@transaction.atomic
+def measure_delete(*, measure, user, expected_version=None):
+    plan = _editable_plan(user, measure.plan, "ลบมาตรการ")
+    if measure.plan_id != plan.pk:
+        raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
+    if expected_version is not None:
+        version_claim(Measure, measure.pk, expected_version)
+    measure._history_user = user
+    measure.delete()
+    _renumber(plan)
+
+
+@transaction.atomic
+def measure_move(*, measure, user, direction):
+    """Move a measure one place up (-1) or down (+1) among the measures of its indicator
+    (the plan and its documents list measures grouped by indicator)."""
+    plan = _editable_plan(user, measure.plan, "จัดลำดับมาตรการ")
+    if direction not in (-1, 1):
+        raise ValidationError("ทิศทางการย้ายต้องเป็นขึ้นหรือลง")
+    measures = [m for m in _renumber(plan) if m.indicator_id == measure.indicator_id]
+    index = next(i for i, m in enumerate(measures) if m.pk == measure.pk)
+    other = index + direction
+    if not 0 <= other < len(measures):
+        return measure
+    a, b = measures[index], measures[other]
+    Measure.objects.filter(pk=a.pk).update(order=b.order)
+    Measure.objects.filter(pk=b.pk).update(order=a.order)
+    return measure
+
+
+def uncovered_indicators(plan, result):
+    """Indicators below 100 with no measure of their own in the plan."""
+    covered = set(plan.measures.values_list("indicator__code", flat=True))
+    return [
+        f for f in result.of_kind(scoring.INDICATOR)
+        if f.triage in (scoring.Triage.URGENT, scoring.Triage.IMPROVE) and f.node.code not in covered
+    ]

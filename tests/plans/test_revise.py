@@ -19,7 +19,7 @@ def signed(seed_assessment, owner, wg_member, mayor, library):
 def links(plan):
     return {
         (m.title, m.order): (
-            sorted(q.code for q in m.questions.all()), sorted(u.name for u in m.units.all()), m.all_units, m.deadline
+            sorted(q.code for q in m.questions.all()), sorted(u.name for u in m.units.all()), m.all_units, m.owner, m.deadline
         )
         for m in plan.measures.prefetch_related("questions", "units")
     }
@@ -29,12 +29,14 @@ def test_it_keeps_question_and_unit_links_owners_and_deadlines(signed, owner):
     measure = signed.measures.order_by("order").first()
     unit, _ = AgencyUnit.objects.get_or_create(agency=signed.agency, name="กองคลัง")
     measure.units.add(unit)
-    Measure.objects.filter(pk=measure.pk).update(deadline=datetime.date(2026, 3, 31), all_units=False)
+    Measure.objects.filter(pk=measure.pk).update(
+        deadline=datetime.date(2026, 3, 31), all_units=False, owner="ผู้อำนวยการกองคลัง")
     before = links(signed)
     assert any(qs for qs, *_ in before.values())
     new = plan_revise(plan=signed, user=owner)
     assert links(new) == before
-    assert "กองคลัง" in links(new)[(measure.title, measure.order)][1]
+    kept = links(new)[(measure.title, measure.order)]
+    assert ("กองคลัง" in kept[1], kept[3], kept[4]) == (True, "ผู้อำนวยการกองคลัง", datetime.date(2026, 3, 31))
 
 
 def test_it_leaves_no_urgent_question_uncovered_that_the_signed_plan_covered(signed, owner):
