@@ -45,7 +45,7 @@ class ThaiDateField(forms.MultiValueField):
 
     def __init__(self, *, years=None, **kwargs):
         error_messages = {
-            "required": "กรุณาเลือกวันที่ เดือน และปี พ.ศ.",
+            "required": "กรุณาเลือกให้ครบทั้งวันที่ เดือน และปี พ.ศ.",
             "incomplete": "กรุณาเลือกให้ครบทั้งวันที่ เดือน และปี พ.ศ.",
         }
         def part(name, low, high):
@@ -65,6 +65,8 @@ class ThaiDateField(forms.MultiValueField):
     def compress(self, data_list):
         if not data_list or all(v in (None, "") for v in data_list):
             return None
+        if any(v in (None, "") for v in data_list):
+            raise ValidationError(self.error_messages["incomplete"], code="incomplete")
         day, month, be_year = data_list
         try:
             return datetime.date(be_year - thai.BE_OFFSET, month, day)

@@ -392,9 +392,9 @@ def plan_revise(request, pk):
 class SignForm(forms.Form):
     signatory_name = forms.CharField(label="ชื่อผู้ลงนาม (ตามที่จะพิมพ์ในวงเล็บ)", max_length=200)
     signatory_position = forms.CharField(label="ตำแหน่ง", max_length=300)
-    announced_on = forms.DateField(label="วันที่ประกาศ", widget=forms.DateInput(attrs={"type": "date"}))
+    announced_on = ThaiDateField(label="วันที่ประกาศ")
     meeting_number = forms.CharField(label="การประชุมคณะทำงาน ครั้งที่", max_length=20, help_text="เช่น 1/2568")
-    meeting_date = forms.DateField(label="วันที่ประชุมคณะทำงาน", widget=forms.DateInput(attrs={"type": "date"}))
+    meeting_date = ThaiDateField(label="วันที่ประชุมคณะทำงาน")
     # A FileField, not an ImageField: uploads.validate_signature_image reads the content itself
     # and answers in Thai, naming the field.
     signature_image = forms.FileField(
@@ -406,6 +406,11 @@ class SignForm(forms.Form):
     )
     confirm = forms.BooleanField(label="ข้าพเจ้าตรวจสอบแผนแล้ว และยืนยันการลงนามประกาศ", required=True)
 
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("announced_on", "meeting_date"):
+            self.fields[name].set_years(plan_be_years(plan))
+
     def clean_signature_image(self):
         return uploads.with_random_name(self.cleaned_data["signature_image"])
 
@@ -416,7 +421,7 @@ def plan_sign(request, pk):
     if not has_role(request.user, plan.agency_id, Role.SIGNATORY):
         return render(request, "plans/refused.html", {"plan": plan, "message": "ลงนามประกาศได้เฉพาะผู้ลงนามของหน่วยงานนี้"}, status=403)
     if request.method == "POST":
-        form = SignForm(request.POST, request.FILES)
+        form = SignForm(request.POST, request.FILES, plan=plan)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -442,6 +447,7 @@ def plan_sign(request, pk):
     else:
         name = request.user.get_full_name()
         form = SignForm(
+            plan=plan,
             initial={
                 "signatory_name": name,
                 "signatory_position": default_position(plan.agency),

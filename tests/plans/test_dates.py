@@ -83,3 +83,65 @@ def test_it_refuses_a_measure_deadline_out_of_range_in_the_admin(client, owner, 
     assert "กำหนดแล้วเสร็จต้องไม่เกินหนึ่งปีนับจากวันนี้" in response.content.decode()
     first.refresh_from_db()
     assert (first.deadline, first.title != "ไม่ควรถูกบันทึก") == (before, True)
+
+
+def sign_form_data(**dates):
+    data = {
+        "signatory_name": "นายสาธิต ระบบดี", "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
+        "meeting_number": "1/2568", "confirm": "on",
+        "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
+        "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
+    }
+    data.update(dates)
+    return data
+
+
+def test_it_shows_the_sign_dates_as_day_thai_month_and_be_year_selects(client, approved, mayor):
+    client.force_login(mayor)
+    html = client.get(reverse("plans:sign", args=[approved.pk])).content.decode()
+    assert 'name="announced_on_1"' in html and '<option value="10">ตุลาคม</option>' in html
+    assert '<option value="2568">2568</option>' in html and '<option value="2569">2569</option>' in html
+    assert 'type="date"' not in html
+
+
+def test_it_signs_with_a_be_date_and_stores_the_gregorian_date(client, approved, mayor):
+    client.force_login(mayor)
+    response = client.post(reverse("plans:sign", args=[approved.pk]), sign_form_data())
+    assert response.status_code == 302
+    approved.refresh_from_db()
+    assert (approved.announced_on, approved.meeting_date) == (datetime.date(2025, 10, 2), datetime.date(2025, 9, 16))
+
+
+def test_it_refuses_a_day_the_month_does_not_have_in_thai(client, approved, mayor):
+    client.force_login(mayor)
+    response = client.post(reverse("plans:sign", args=[approved.pk]), sign_form_data(announced_on_0="31", announced_on_1="9"))
+    assert "ไม่มีวันที่ 31 กันยายน พ.ศ. 2568" in response.content.decode()
+    assert Plan.objects.get(pk=approved.pk).status == Plan.Status.APPROVED
+
+
+def test_it_refuses_a_forged_year_outside_the_window_naming_the_field(client, approved, mayor):
+    client.force_login(mayor)
+    response = client.post(reverse("plans:sign", args=[approved.pk]), sign_form_data(meeting_date_2="2563"))
+    assert "วันที่ประชุมคณะทำงานต้องอยู่ระหว่าง 1 ตุลาคม พ.ศ. 2567 ถึง 30 กันยายน พ.ศ. 2569" in response.content.decode()
+    assert Plan.objects.get(pk=approved.pk).status == Plan.Status.APPROVED
+
+
+def test_it_refuses_an_incomplete_date_in_thai(client, approved, mayor):
+    client.force_login(mayor)
+    response = client.post(reverse("plans:sign", args=[approved.pk]), sign_form_data(announced_on_2=""))
+    assert "กรุณาเลือกให้ครบทั้งวันที่ เดือน และปี พ.ศ." in response.content.decode()
+    assert Plan.objects.get(pk=approved.pk).status == Plan.Status.APPROVED
+
+
+def test_it_refuses_a_half_chosen_optional_date_without_crashing(client, plan, owner):
+    from tests.plans.test_editor import edit_data
+
+    measure = plan.measures.order_by("order").first()
+    client.force_login(owner)
+    response = client.post(reverse("plans:measure_update", args=[plan.pk, measure.pk]), edit_data(measure, deadline_1=""))
+    assert response.status_code == 400
+    assert "กำหนดแล้วเสร็จ: กรุณาเลือกให้ครบทั้งวันที่ เดือน และปี พ.ศ." in response.content.decode()
+    response = client.post(reverse("plans:measure_update", args=[plan.pk, measure.pk]),
+                           edit_data(measure, deadline_0="", deadline_1="", deadline_2=""))
+    measure.refresh_from_db()
+    assert response.status_code == 302 and measure.deadline is None
