@@ -152,12 +152,12 @@ def measure_label(measure):
 class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     form = LoadedVersionForm
     formfield_overrides = TEXT_AREAS
-    list_display = ["agency", "target_year", "revision", "status_badge", "portal_link"]
+    list_display = ["agency", "target_year", "revision_display", "status_badge", "portal_link"]
     list_filter = ["target_year", "status", "agency__province"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "agency__code", "title"]
-    fields = ["agency", "assessment", "target_year", "revision", "status", "documents", "title", "background"]
-    readonly_fields = ["agency", "assessment", "target_year", "revision", "status", "documents"]
+    fields = ["agency", "assessment", "target_year", "revision_display", "status", "documents", "title", "background"]
+    readonly_fields = ["agency", "assessment", "target_year", "revision_display", "status", "documents"]
     inlines = [MeasureInline, TransitionInline]
 
     @admin.display(description="เอกสาร")
@@ -172,6 +172,10 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             links.append((reverse("plans:document", args=[obj.pk, "progress"]), "รายงานผลการดำเนินงาน"))
         links.append((reverse("assessments:analysis_pdf", args=[obj.assessment_id]), "รายงานการวิเคราะห์"))
         return format_html_join(" · ", '<a href="{}">{} (PDF)</a>', links)
+
+    @admin.display(description="ฉบับ", ordering="revision")
+    def revision_display(self, obj):
+        return obj.revision_label
 
     @admin.display(description="สถานะ", ordering="status")
     def status_badge(self, obj):

@@ -35,4 +35,4 @@ def download(request, pk, kind):
     if kind not in KINDS:
         raise Http404("ไม่มีเอกสารประเภทนี้")
     data = render_plan_document(plan, kind)
-    return pdf_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}-r{plan.revision}.pdf")
+    return pdf_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.pdf")

@@ -92,7 +92,8 @@ class Plan(models.Model):
         Assessment, on_delete=models.PROTECT, related_name="plans", verbose_name="ผลการประเมินที่ใช้จัดทำแผน"
     )
     target_year = models.PositiveIntegerField("ปีงบประมาณของแผน (พ.ศ.)")
-    revision = models.PositiveIntegerField("ฉบับปรับปรุงครั้งที่", default=1)
+    # 1 = the first plan; 2 = ฉบับปรับปรุงครั้งที่ 1, and so on (revision_label prints it).
+    revision = models.PositiveIntegerField("ลำดับฉบับ (1 = ฉบับแรก)", default=1)
     previous = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="next_revision", verbose_name="ฉบับก่อนหน้า"
     )
@@ -130,8 +131,19 @@ class Plan(models.Model):
         ]
 
     def __str__(self):
-        suffix = f" (ฉบับปรับปรุงครั้งที่ {self.revision - 1})" if self.revision > 1 else ""
+        suffix = f" ({self.revision_label})" if self.revision > 1 else ""
         return f"{self.agency.name} ปีงบประมาณ {self.target_year}{suffix}"
+
+    @property
+    def revision_label(self):
+        """The one way a revision is named, in the portal, the admin, the documents and the
+        public page: "ฉบับแรก", "ฉบับปรับปรุงครั้งที่ 1", …"""
+        return f"ฉบับปรับปรุงครั้งที่ {self.revision - 1}" if self.revision > 1 else "ฉบับแรก"
+
+    @property
+    def file_suffix(self):
+        """Part of a file name: "" for the first plan, "-rev1" for ฉบับปรับปรุงครั้งที่ 1."""
+        return f"-rev{self.revision - 1}" if self.revision > 1 else ""
 
     @property
     def is_editable(self):

@@ -622,3 +622,38 @@ def uncovered_indicators(plan, result):
         f for f in result.of_kind(scoring.INDICATOR)
         if f.triage in (scoring.Triage.URGENT, scoring.Triage.IMPROVE) and f.node.code not in covered
     ]
+
+
+COMPARED_FIELDS = [
+    "indicator_id", "band", "weakness", "title", "analysis", "steps", "quarters", "period_start", "period_end",
+    "all_units", "owner", "deadline", "monitoring",
+]
+
+
+def revision_changes(plan):
+    """What changed since the previous revision, matched on each copy's origin
+    (Measure.copied_from): measures added, removed and edited (with the columns that
+    changed), or None for a first plan."""
+    if plan.previous_id is None:
+        return None
+    old = {m.pk: m for m in plan.previous.measures.prefetch_related("questions", "units").order_by("order", "pk")}
+    new = list(plan.measures.prefetch_related("questions", "units").order_by("order", "pk"))
+    kept = {m.copied_from_id for m in new if m.copied_from_id in old}
+    added = [m for m in new if m.copied_from_id not in old]
+    removed = [m for pk, m in old.items() if pk not in kept]
+    edited = []
+    for measure in new:
+        before = old.get(measure.copied_from_id)
+        if before is None:
+            continue
+        changed = [
+            str(Measure._meta.get_field(f.removesuffix("_id")).verbose_name)
+            for f in COMPARED_FIELDS if getattr(before, f) != getattr(measure, f)
+        ]
+        if {q.pk for q in before.questions.all()} != {q.pk for q in measure.questions.all()}:
+            changed.append("ข้อคำถาม")
+        if {u.pk for u in before.units.all()} != {u.pk for u in measure.units.all()}:
+            changed.append("ส่วนราชการที่รับผิดชอบ")
+        if changed:
+            edited.append((measure, changed))
+    return {"previous": plan.previous, "added": added, "removed": removed, "edited": edited}

@@ -208,6 +208,8 @@ def _render_plan(request, plan, bound=None, status=200):
         "indicators": indicators,
         "groups": list(groups.items()),
         "measure_count": len(measures),
+        "changes": services.revision_changes(plan),
+        "next_revision": Plan.objects.filter(previous=plan).first(),
         "uncovered": services.uncovered_urgent_questions(plan, result),
         "uncovered_indicators": services.uncovered_indicators(plan, result) if can_edit else [],
         "transitions": list(plan.transitions.select_related("actor")),

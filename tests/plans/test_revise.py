@@ -77,3 +77,51 @@ def test_it_revises_through_the_portal_keeping_the_links(client, signed, owner):
     new = Plan.objects.get(previous=signed)
     assert response.status_code == 302
     assert links(new) == before
+
+
+def test_it_shows_what_changed_since_the_previous_revision(client, signed, owner):
+    new = plan_revise(plan=signed, user=owner)
+    measures = list(new.measures.order_by("order"))
+    edited, removed = measures[0], measures[1]
+    removed_title = removed.title
+    Measure.objects.filter(pk=edited.pk).update(owner="ปลัดองค์การบริหารส่วนตำบล", quarters="2")
+    removed.delete()
+    client.force_login(owner)
+    client.post(reverse("plans:measure_add", args=[new.pk]), {"indicator": "3"})
+    added = new.measures.order_by("-order").first()
+    html = client.get(reverse("plans:detail", args=[new.pk])).content.decode()
+    assert "สิ่งที่เปลี่ยนจากฉบับแรก" in html
+    section = html[html.index('id="changes"'):html.index("</section>", html.index('id="changes"'))]
+    assert "มาตรการที่เพิ่ม (1)" in section and f'href="#measure-{added.pk}"' in section
+    assert "มาตรการที่ลบ (1)" in section and removed_title[:40] in section
+    assert "มาตรการที่แก้ไข (1)" in section and "ไตรมาสที่ดำเนินการ, ผู้รับผิดชอบหลัก" in section
+
+
+def test_it_names_the_revision_the_same_way_in_the_portal_admin_and_file_names(client, signed, owner):
+    new = plan_revise(plan=signed, user=owner)
+    client.force_login(owner)
+    assert "ฉบับปรับปรุงครั้งที่ 1" in client.get(reverse("plans:detail", args=[new.pk])).content.decode()
+    assert "ฉบับปรับปรุงครั้งที่ 1" in client.get(reverse("admin:plans_plan_change", args=[new.pk])).content.decode()
+    admin_list = client.get(reverse("admin:plans_plan_changelist")).content.decode()
+    assert "ฉบับปรับปรุงครั้งที่ 1" in admin_list and "ฉบับแรก" in admin_list
+    assert str(new).endswith("(ฉบับปรับปรุงครั้งที่ 1)")
+    response = client.get(reverse("plans:document", args=[new.pk, "plan"]))
+    assert response["Content-Disposition"].endswith('-2569-rev1.pdf"')
+    response = client.get(reverse("plans:document", args=[signed.pk, "plan"]))
+    assert response["Content-Disposition"].endswith('-2569.pdf"')
+
+
+def test_it_marks_a_replaced_announcement_on_the_public_page(client, signed, owner, wg_member, mayor):
+    from plans.services import plan_approve, plan_sign, plan_submit
+
+    new = plan_revise(plan=signed, user=owner)
+    html = client.get(reverse("plans:public_agency", args=[signed.agency.code])).content.decode()
+    assert "ถูกแทนที่แล้ว" not in html
+    plan_submit(plan=new, user=owner)
+    plan_approve(plan=new, user=wg_member)
+    plan_sign(plan=new, user=mayor, signatory_name="นายสาธิต ระบบดี", signatory_position="นายก",
+              announced_on=datetime.date(2026, 1, 15), meeting_number="2/2569", meeting_date=datetime.date(2026, 1, 10))
+    html = client.get(reverse("plans:public_agency", args=[signed.agency.code])).content.decode()
+    assert html.count("ถูกแทนที่แล้ว") == 1
+    assert "ถูกแทนที่แล้ว: ใช้ฉบับปรับปรุงครั้งที่ 1ซึ่งลงนามประกาศ ณ วันที่ ๑๕ มกราคม พ.ศ. ๒๕๖๙ แทน" in html
+    assert html.index("(ฉบับปรับปรุงครั้งที่ 1)") < html.index("ถูกแทนที่แล้ว")  # newest first, then the replaced one
