@@ -303,8 +303,17 @@ def plan_request_changes(*, plan, user, comment, expected_version=None):
 
 @transaction.atomic
 def plan_approve(*, plan, user, comment="", expected_version=None):
+    """Approve a submitted plan. With urgent questions (below 85) still without a measure the
+    working group must say why in `comment`; the reason and the questions go in the log."""
     _require_role(user, plan, Role.WORKING_GROUP, action="เห็นชอบแผน")
     _require_status(plan, Status.SUBMITTED, action="เห็นชอบแผน")
+    uncovered = [q.node.code for q in uncovered_urgent_questions(plan)]
+    if uncovered:
+        if not comment.strip():
+            raise ValidationError({"comment": (
+                f"แผนนี้ยังมีข้อคำถามที่ต่ำกว่า ๘๕ ไม่มีมาตรการ {len(uncovered)} ข้อ ({', '.join(uncovered)}) "
+                "หากจะเห็นชอบ กรุณาระบุเหตุผลในช่องความเห็นประกอบ")})
+        comment = f"{comment.strip()}\n[เห็นชอบทั้งที่ข้อคำถามต่ำกว่า ๘๕ ยังไม่มีมาตรการ: {', '.join(uncovered)}]"
     _record(plan, Status.APPROVED, user, comment, expected_version)
 
 
@@ -657,3 +666,36 @@ def revision_changes(plan):
         if changed:
             edited.append((measure, changed))
     return {"previous": plan.previous, "added": added, "removed": removed, "edited": edited}
+
+
+def _is_local_address(url):
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".localhost")
+
+
+def plan_checklist(plan, result=None, measures=None):
+    """What to look at before an irreversible step (submit, approve, sign, publish): a list
+    of (ok, text). Nothing here blocks the step on its own; approving with urgent questions
+    uncovered needs a reason (plan_approve)."""
+    from django.conf import settings
+
+    measures = measures if measures is not None else list(plan.measures.prefetch_related("units"))
+    uncovered = uncovered_urgent_questions(plan, result)
+    no_owner = [m for m in measures if not m.all_units and not m.owner.strip() and not list(m.units.all())]
+    no_period = [m for m in measures if not m.quarter_list and not (m.period_start and m.period_end)]
+    items = [
+        (not uncovered, "ข้อคำถามที่ต่ำกว่า ๘๕ มีมาตรการครบทุกข้อ" if not uncovered else
+         f"ข้อคำถามที่ต่ำกว่า ๘๕ ยังไม่มีมาตรการ {len(uncovered)} ข้อ: " + ", ".join(q.node.code for q in uncovered)),
+        (not no_owner, "ทุกมาตรการมีผู้รับผิดชอบ" if not no_owner else
+         f"มาตรการที่ยังไม่มีผู้รับผิดชอบ {len(no_owner)} รายการ: " + ", ".join(f"ลำดับที่ {m.order}" for m in no_owner)),
+        (not no_period, "ทุกมาตรการระบุระยะเวลาดำเนินการ" if not no_period else
+         f"มาตรการที่ยังไม่ระบุระยะเวลา {len(no_period)} รายการ: " + ", ".join(f"ลำดับที่ {m.order}" for m in no_period)),
+        (bool(plan.agency.emblem), "มีตราสัญลักษณ์ (ครุฑ) ของหน่วยงานสำหรับประกาศแล้ว" if plan.agency.emblem else
+         "ยังไม่ได้อัปโหลดตราสัญลักษณ์ (ครุฑ) ของหน่วยงาน: ประกาศจะพิมพ์กรอบว่างแทน (ผู้ดูแล → หน่วยงาน → ตราสัญลักษณ์)"),
+    ]
+    if not settings.DEBUG and _is_local_address(settings.PUBLIC_BASE_URL):
+        items.append((False, f"PUBLIC_BASE_URL ยังชี้ไปที่เครื่องนี้ ({settings.PUBLIC_BASE_URL}) "
+                             "คิวอาร์โค้ดในประกาศจะเปิดจากภายนอกไม่ได้"))
+    return items

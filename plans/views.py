@@ -226,10 +226,18 @@ def _render_plan(request, plan, bound=None, status=200):
             (f for f in result.of_kind(scoring.INDICATOR)), key=lambda f: int(f.node.code) if f.node.code.isdigit() else 0
         ) if can_edit else [],
         "progress_percent": services.plan_progress_percent(plan, measures) if plan.is_signed else None,
+        "checklist": services.plan_checklist(plan, result, measures)
+        if (Role.STAFF in roles and plan.is_editable) or (roles & {Role.WORKING_GROUP, Role.SIGNATORY} and not plan.is_signed)
+        else None,
+        "sent_back": _last_send_back(plan) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
         "comment_form": CommentForm(),
         "decision_form": DecisionForm(),
     }
     return render(request, "plans/plan_detail.html", context, status=status)
+
+
+def _last_send_back(plan):
+    return plan.transitions.filter(to_status=Plan.Status.CHANGES_REQUESTED).select_related("actor").order_by("-at", "-pk").first()
 
 
 def _library_groups(plan):
@@ -336,18 +344,21 @@ def measure_delete(request, pk, measure_id):
 def plan_comment(request, pk):
     plan = _get_plan_for_user(request, pk)
     form = CommentForm(request.POST)
+    measure = None
+    if form.is_valid() and form.cleaned_data["measure"]:
+        measure = _get_measure_for_user(request, plan, form.cleaned_data["measure"])
+    # Back to where the comment was written, not the top of a long page.
+    anchor = f"#measure-{measure.pk}" if measure is not None else "#general-comments"
+    back = f"{reverse('plans:detail', args=[plan.pk])}{anchor}"
     if not form.is_valid():
         messages.error(request, "กรุณาพิมพ์ความเห็น (ไม่เกิน ๔,๐๐๐ ตัวอักษร)")
-        return redirect("plans:detail", pk=plan.pk)
-    measure = None
-    if form.cleaned_data["measure"]:
-        measure = _get_measure_for_user(request, plan, form.cleaned_data["measure"])
+        return redirect(back)
     try:
         services.measure_comment(plan=plan, user=request.user, body=form.cleaned_data["body"], measure=measure)
         messages.success(request, "บันทึกความเห็นแล้ว")
     except (PermissionDenied, ValidationError) as error:
         messages.error(request, _error_text(error))
-    return redirect("plans:detail", pk=plan.pk)
+    return redirect(back)
 
 
 TRANSITIONS = {
@@ -455,7 +466,8 @@ def plan_sign(request, pk):
                 "signatory_position": default_position(plan.agency),
             }
         )
-    return render(request, "plans/plan_sign.html", {"plan": plan, "agency": plan.agency, "form": form})
+    checklist = services.plan_checklist(plan)
+    return render(request, "plans/plan_sign.html", {"plan": plan, "agency": plan.agency, "form": form, "checklist": checklist})
 
 
 def default_position(agency):
