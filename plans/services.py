@@ -489,6 +489,9 @@ def _editable_plan(user, plan, action):
     _require_role(user, plan, Role.STAFF, action=action)
     locked = Plan.objects.select_for_update().get(pk=plan.pk)
     ensure_editable(locked)
+    # A measure edit is an edit of the plan: the admin's plan form opened before it is then
+    # refused instead of saving its older copy of the measures over this one.
+    plan_claim_version(plan=locked, expected_version=locked.version)
     return locked
 
 

@@ -194,3 +194,18 @@ def test_it_deletes_a_measure_only_when_confirmed(client, plan, owner):
     client.post(url, {"version": measure.version, "confirm": "1"})
     assert not Measure.objects.filter(pk=measure.pk).exists()
     assert list(plan.measures.order_by("order").values_list("order", flat=True)) == list(range(1, plan.measures.count() + 1))
+
+
+def test_it_refuses_an_admin_form_opened_before_a_portal_edit(client, plan, owner):
+    from tests.test_concurrency import page_form
+
+    measure = plan.measures.order_by("order", "pk").first()
+    client.force_login(owner)
+    admin_url = reverse("admin:plans_plan_change", args=[plan.pk])
+    stale = page_form(client.get(admin_url))
+    assert update(client, plan, measure, title="แก้ในหน้าแผน").status_code == 302
+    stale["measures-0-title"] = ["แก้จากหน้าผู้ดูแลที่เปิดค้างไว้"]
+    response = client.post(admin_url, stale)
+    assert STALE_EDIT_MESSAGE in response.content.decode()
+    measure.refresh_from_db()
+    assert measure.title == "แก้ในหน้าแผน"
