@@ -145,3 +145,15 @@ def test_it_refuses_a_half_chosen_optional_date_without_crashing(client, plan, o
                            edit_data(measure, deadline_0="", deadline_1="", deadline_2=""))
     measure.refresh_from_db()
     assert response.status_code == 302 and measure.deadline is None
+
+
+def test_it_shows_a_stored_deadline_in_the_buddhist_era(client, plan, owner):
+    measure = plan.measures.order_by("order").first()
+    assert measure.deadline == datetime.date(2026, 9, 30)
+    client.force_login(owner)
+    html = client.get(reverse("plans:detail", args=[plan.pk])).content.decode()
+    year = html[html.index(f'name="m{measure.pk}-deadline_2"'):]
+    year = year[:year.index("</select>")]
+    assert '<option value="2569" selected>2569</option>' in year
+    month = html[html.index(f'name="m{measure.pk}-deadline_1"'):]
+    assert '<option value="9" selected>กันยายน</option>' in month[:month.index("</select>")]
