@@ -218,10 +218,16 @@ class Measure(models.Model):
         return ""
 
     def units_display(self, units=None):
+        """The responsible divisions as documents print them, with the main owner in
+        parentheses when one is named: "กองคลัง (ผู้อำนวยการกองคลัง)"."""
         if self.all_units:
-            return "ทุกกอง"
-        units = units if units is not None else self.units.all()
-        return ", ".join(u.name for u in units)
+            names = "ทุกกอง"
+        else:
+            units = units if units is not None else self.units.all()
+            names = ", ".join(u.name for u in units)
+        if self.owner:
+            return f"{names} ({self.owner})" if names else self.owner
+        return names
 
 
 class ReviewComment(models.Model):

@@ -147,7 +147,7 @@ def measure_initial(measure):
     return {
         "version": measure.version, "band": measure.band, "weakness": measure.weakness, "title": measure.title,
         "analysis": measure.analysis, "steps": measure.steps, "quarters": [str(q) for q in measure.quarter_list],
-        "units": measure.units_display(), "owner": measure.owner, "deadline": measure.deadline,
+        "units": "ทุกกอง" if measure.all_units else ", ".join(u.name for u in measure.units.all()), "owner": measure.owner, "deadline": measure.deadline,
         "monitoring": measure.monitoring, "questions": [q.code for q in measure.questions.all()],
     }
 

@@ -209,3 +209,15 @@ def test_it_refuses_an_admin_form_opened_before_a_portal_edit(client, plan, owne
     assert STALE_EDIT_MESSAGE in response.content.decode()
     measure.refresh_from_db()
     assert measure.title == "แก้ในหน้าแผน"
+
+
+def test_it_prints_the_owner_beside_the_divisions_in_the_measures_plan(client, plan, owner):
+    from plans.measures_plan import render_measures_plan
+    from tests.pdf_utils import contains, pdf_text
+
+    measure = plan.measures.order_by("order").first()
+    client.force_login(owner)
+    update(client, plan, measure)
+    measure.refresh_from_db()
+    assert measure.units_display() == "กองคลัง, สำนักปลัด (ผู้อำนวยการกองคลัง)"
+    assert contains(pdf_text(render_measures_plan(plan)), "ผู้อำนวยการกองคลัง")
