@@ -189,3 +189,37 @@ def test_it_allows_only_the_roles_in_the_table(client, case, role, users, seed_a
         assert response.status_code in (302, 403, 404), f"{role} was shown {case.id}"
     if role == "anonymous" and not allowed:
         assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+# The plan's admin page and its measures inline, by role. Each user is given admin access
+# (is_staff) here so that the agency role alone decides; the demo's working group, mayor and
+# provincial officer have none and are sent to the admin login.
+ADMIN_EDITORS = {"staff"}
+ADMIN_READERS = MEMBERS
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_lets_only_staff_edit_measures_in_the_admin(client, role, users, seed_assessment):
+    plan, _ = plan_draft_from_assessment(assessment=seed_assessment, user=users["staff"])
+    measure = plan.measures.order_by("order", "pk").first()
+    user = users[role]
+    if user is not None:
+        user.is_staff = True
+        user.save()
+        client.force_login(user)
+    url = reverse("admin:plans_plan_change", args=[plan.pk])
+    page = client.get(url)
+    if role in ADMIN_READERS:
+        assert page.status_code == 200
+        assert ('name="measures-0-title"' in page.content.decode()) is (role in ADMIN_EDITORS)
+    else:
+        assert page.status_code in (302, 404)
+    data = {"title": plan.title, "background": "", "version": plan.version,
+            "measures-TOTAL_FORMS": "1", "measures-INITIAL_FORMS": "1", "measures-MIN_NUM_FORMS": "0",
+            "measures-MAX_NUM_FORMS": "1000", "measures-0-id": measure.pk, "measures-0-plan": plan.pk,
+            "measures-0-order": measure.order, "measures-0-indicator": measure.indicator_id,
+            "measures-0-band": measure.band, "measures-0-title": "แก้จากหน้าผู้ดูแล", "measures-0-quarters": "1",
+            "transitions-TOTAL_FORMS": "0", "transitions-INITIAL_FORMS": "0"}
+    client.post(url, data)
+    measure.refresh_from_db()
+    assert (measure.title == "แก้จากหน้าผู้ดูแล") is (role in ADMIN_EDITORS)
