@@ -221,3 +221,21 @@ def test_it_prints_the_owner_beside_the_divisions_in_the_measures_plan(client, p
     measure.refresh_from_db()
     assert measure.units_display() == "กองคลัง, สำนักปลัด (ผู้อำนวยการกองคลัง)"
     assert contains(pdf_text(render_measures_plan(plan)), "ผู้อำนวยการกองคลัง")
+
+
+def test_it_renders_the_editor_and_saves_without_a_query_per_measure(client, plan, owner, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(owner)
+    url = detail(plan)
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    while plan.measures.count() < 30:
+        client.post(reverse("plans:measure_add", args=[plan.pk]), {"indicator": "9"})
+    with CaptureQueriesContext(connection) as after:
+        assert client.get(url).status_code == 200
+    assert len(after) <= len(before) + 2
+    measure = plan.measures.order_by("order").first()
+    with django_assert_max_num_queries(40):
+        assert update(client, plan, measure).status_code == 302
