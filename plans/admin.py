@@ -14,7 +14,7 @@ from assessments.admin import (
     VersionedChangeAdmin,
     related_changes,
 )
-from assessments.models import FrameworkItem, has_role
+from assessments.models import FrameworkItem, Membership, agencies_for, has_role
 from plans.models import (
     AgencyUnit,
     BulkRenderJob,
@@ -25,7 +25,7 @@ from plans.models import (
     ReviewComment,
     Transition,
 )
-from plans.services import plan_claim_version
+from plans.services import measure_date_errors, plan_claim_version
 
 
 class TextAreaField(forms.CharField):
@@ -41,8 +41,53 @@ class TextAreaField(forms.CharField):
 TEXT_AREAS = {models.TextField: {"form_class": TextAreaField}}
 
 
-class MeasureInline(admin.StackedInline):
+def can_view_plan(request, plan):
+    """Members of the plan's agency (any role) and provincial officers of its province."""
+    if request.user.is_superuser:
+        return True
+    if plan is None:
+        return Membership.objects.filter(user=request.user).exists()
+    return agencies_for(request.user).filter(pk=plan.agency_id).exists()
+
+
+def can_edit_plan(request, plan):
+    """Staff of the plan's own agency (and a superuser, for support), while the plan is a
+    draft or sent back. Agency roles, not Django's model permissions: no agency role grants those."""
+    if plan is None or plan.pk is None:
+        return False
+    return plan.is_editable and (request.user.is_superuser or has_role(request.user, plan.agency_id, STAFF))
+
+
+class PlanRoleInline:
+    """Inline permissions by agency role and plan state (the parent plan is `obj`)."""
+
+    def has_view_permission(self, request, obj=None):
+        return can_view_plan(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return can_edit_plan(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return can_edit_plan(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_edit_plan(request, obj)
+
+
+class MeasureAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        # The same date checks as the portal's editor (plans.services), naming the field.
+        if self.instance.plan_id is not None:
+            for field, message in measure_date_errors(self.instance.plan, cleaned_data).items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned_data
+
+
+class MeasureInline(PlanRoleInline, admin.StackedInline):
     model = Measure
+    form = MeasureAdminForm
     extra = 0
     formfield_overrides = TEXT_AREAS
     fields = [
@@ -54,6 +99,7 @@ class MeasureInline(admin.StackedInline):
         "steps",
         ("quarters", "period_start", "period_end", "deadline"),
         ("all_units", "units"),
+        "owner",
         "monitoring",
     ]
     filter_horizontal = ["questions", "units"]
@@ -81,7 +127,7 @@ class MeasureInline(admin.StackedInline):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(PlanRoleInline, admin.TabularInline):
     model = Transition
     extra = 0
     fields = ["at", "actor", "from_status", "to_status", "comment"]
@@ -89,6 +135,12 @@ class TransitionInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -100,12 +152,12 @@ def measure_label(measure):
 class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     form = LoadedVersionForm
     formfield_overrides = TEXT_AREAS
-    list_display = ["agency", "target_year", "revision", "status_badge", "portal_link"]
+    list_display = ["agency", "target_year", "revision_display", "status_badge", "portal_link"]
     list_filter = ["target_year", "status", "agency__province"]
     list_select_related = ["agency"]
     search_fields = ["agency__name", "agency__code", "title"]
-    fields = ["agency", "assessment", "target_year", "revision", "status", "documents", "title", "background"]
-    readonly_fields = ["agency", "assessment", "target_year", "revision", "status", "documents"]
+    fields = ["agency", "assessment", "target_year", "revision_display", "status", "documents", "title", "background"]
+    readonly_fields = ["agency", "assessment", "target_year", "revision_display", "status", "documents"]
     inlines = [MeasureInline, TransitionInline]
 
     @admin.display(description="เอกสาร")
@@ -132,6 +184,10 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             " · ", '<a href="{}">{} (PDF)</a> <a href="{}" title="{}">(Word .docx)</a>', rows
         )
 
+    @admin.display(description="ฉบับ", ordering="revision")
+    def revision_display(self, obj):
+        return obj.revision_label
+
     @admin.display(description="สถานะ", ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="status status-{}">{}</span>', obj.status, obj.get_status_display())
@@ -145,8 +201,8 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and not obj.is_editable:
-            return False
+        if obj is not None:
+            return can_edit_plan(request, obj)
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):

@@ -36,7 +36,7 @@ def download(request, pk, kind):
     if kind not in KINDS:
         raise Http404("ไม่มีเอกสารประเภทนี้")
     data = render_plan_document(plan, kind)
-    return pdf_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}-r{plan.revision}.pdf")
+    return pdf_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.pdf")
 
 
 @login_required
@@ -48,4 +48,4 @@ def download_docx(request, pk, kind):
     if kind not in KINDS:
         raise Http404("ไม่มีเอกสารประเภทนี้")
     data = render_plan_docx(plan, kind)
-    return docx_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}-r{plan.revision}.docx")
+    return docx_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.docx")

@@ -224,7 +224,7 @@ def measures_plan_context(plan):
         and thai.format_fiscal_year(plan.target_year, "arabic") not in title,
         "fiscal_year_label": fiscal_year_label,
         "agency_name": agency.name,
-        "revision_label": thai.thai_digits(f"ฉบับปรับปรุงครั้งที่ {plan.revision - 1}") if plan.revision > 1 else "",
+        "revision_label": thai.thai_digits(plan.revision_label) if plan.revision > 1 else "",
         "is_draft": plan.status not in (Plan.Status.APPROVED, Plan.Status.SIGNED),
         "assessed_year": thai.thai_digits(assessed_year),
         "target_year": thai.thai_digits(plan.target_year),

@@ -94,7 +94,8 @@ class Plan(models.Model):
         Assessment, on_delete=models.PROTECT, related_name="plans", verbose_name="ผลการประเมินที่ใช้จัดทำแผน"
     )
     target_year = models.PositiveIntegerField("ปีงบประมาณของแผน (พ.ศ.)")
-    revision = models.PositiveIntegerField("ฉบับปรับปรุงครั้งที่", default=1)
+    # 1 = the first plan; 2 = ฉบับปรับปรุงครั้งที่ 1, and so on (revision_label prints it).
+    revision = models.PositiveIntegerField("ลำดับฉบับ (1 = ฉบับแรก)", default=1)
     previous = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="next_revision", verbose_name="ฉบับก่อนหน้า"
     )
@@ -138,8 +139,19 @@ class Plan(models.Model):
         ]
 
     def __str__(self):
-        suffix = f" (ฉบับปรับปรุงครั้งที่ {self.revision - 1})" if self.revision > 1 else ""
+        suffix = f" ({self.revision_label})" if self.revision > 1 else ""
         return f"{self.agency.name} ปีงบประมาณ {self.target_year}{suffix}"
+
+    @property
+    def revision_label(self):
+        """The one way a revision is named, in the portal, the admin, the documents and the
+        public page: "ฉบับแรก", "ฉบับปรับปรุงครั้งที่ 1", …"""
+        return f"ฉบับปรับปรุงครั้งที่ {self.revision - 1}" if self.revision > 1 else "ฉบับแรก"
+
+    @property
+    def file_suffix(self):
+        """Part of a file name: "" for the first plan, "-rev1" for ฉบับปรับปรุงครั้งที่ 1."""
+        return f"-rev{self.revision - 1}" if self.revision > 1 else ""
 
     @property
     def is_editable(self):
@@ -188,11 +200,21 @@ class Measure(models.Model):
     period_end = models.DateField("สิ้นสุด", null=True, blank=True)
     units = models.ManyToManyField(AgencyUnit, blank=True, related_name="measures", verbose_name="ผู้รับผิดชอบ")
     all_units = models.BooleanField("ทุกกอง", default=False)
+    owner = models.CharField(
+        "ผู้รับผิดชอบหลัก", max_length=200, blank=True, help_text="ชื่อหรือตำแหน่ง เช่น ปลัดองค์การบริหารส่วนตำบล"
+    )
     deadline = models.DateField("กำหนดแล้วเสร็จ", null=True, blank=True)
     monitoring = models.TextField("แนวทางการกำกับติดตาม", blank=True)
     template = models.ForeignKey(
         MeasureTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="จากคลังมาตรการ"
     )
+    # The measure of the previous revision this one was copied from: what changed between
+    # revisions is matched on it, and progress carries over along it.
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies", verbose_name="คัดลอกจากมาตรการ"
+    )
+    # Bumped on every save in the portal's editor; an edit from an older copy is refused.
+    version = models.PositiveIntegerField("ฉบับที่", default=0, editable=False)
 
     history = HistoricalRecords()
 
@@ -216,10 +238,16 @@ class Measure(models.Model):
         return ""
 
     def units_display(self, units=None):
+        """The responsible divisions as documents print them, with the main owner in
+        parentheses when one is named: "กองคลัง (ผู้อำนวยการกองคลัง)"."""
         if self.all_units:
-            return "ทุกกอง"
-        units = units if units is not None else self.units.all()
-        return ", ".join(u.name for u in units)
+            names = "ทุกกอง"
+        else:
+            units = units if units is not None else self.units.all()
+            names = ", ".join(u.name for u in units)
+        if self.owner:
+            return f"{names} ({self.owner})" if names else self.owner
+        return names
 
 
 class ReviewComment(models.Model):

@@ -20,6 +20,14 @@ def published_documents(agency):
 def public_agency(request, code):
     agency = get_object_or_404(Agency, code=code)
     documents = list(published_documents(agency).order_by("-created_at", "-pk"))
+    # An announcement is replaced once a later revision of its plan is signed.
+    replaced_by = {
+        plan.previous_id: plan
+        for plan in Plan.objects.filter(agency=agency, status=Plan.Status.SIGNED, previous__isnull=False)
+    }
+    for document in documents:
+        if document.kind == StoredDocument.Kind.ANNOUNCEMENT:
+            document.replaced_by = replaced_by.get(document.plan_id)
     return render(request, "plans/public_agency.html", {"agency": agency, "documents": documents})
 
 

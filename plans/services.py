@@ -2,6 +2,7 @@
 sign, revise, comment and progress. Each checks role and state and raises
 ValidationError or PermissionDenied with a Thai message."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -81,6 +82,52 @@ def _notify_after_commit(plan, to_status, actor, comment=""):
     transaction.on_commit(
         partial(plan_transition_notify, plan_id=plan.pk, to_status=to_status, actor_id=actor.pk, comment=comment)
     )
+
+
+# A date further than this from today is a typing slip (a BE year typed into a Gregorian
+# field gives 3112), never a real announcement, meeting or deadline.
+MAX_DATE_DISTANCE = datetime.timedelta(days=366)
+
+
+def plan_date_window(plan):
+    """Dates a plan may carry: from the start of the assessed fiscal year (when the results
+    come out and the plan is drafted) to the end of the plan's own fiscal year.
+    FY2569 plan → 1 Oct 2024 – 30 Sep 2026."""
+    return thai.fiscal_year_range(plan.target_year - 1)[0], thai.fiscal_year_range(plan.target_year)[1]
+
+
+def plan_date_problem(plan, value, label, today=None):
+    """The Thai reason a date entered on a plan cannot be right (naming the field and what
+    was entered, in BE), or None. Refused: more than a year after today, or outside
+    plan_date_window."""
+    if value is None:
+        return None
+    today = today or timezone.localdate()
+    entered = thai.thai_date(value, "arabic")
+    if value > today + MAX_DATE_DISTANCE:
+        return (f"{label}ต้องไม่เกินหนึ่งปีนับจากวันนี้ (กรอกมา {entered}) "
+                "กรุณาตรวจสอบปี พ.ศ. อีกครั้ง")
+    first, last = plan_date_window(plan)
+    if not first <= value <= last:
+        return (f"{label}ต้องอยู่ระหว่าง {thai.thai_date(first, 'arabic')} ถึง {thai.thai_date(last, 'arabic')} "
+                f"(ปีงบประมาณที่ประเมินและปีงบประมาณ {plan.target_year} ของแผน) แต่กรอกมา {entered}")
+    return None
+
+
+MEASURE_DATE_FIELDS = {"period_start": "วันเริ่มดำเนินการ", "period_end": "วันสิ้นสุดการดำเนินการ", "deadline": "กำหนดแล้วเสร็จ"}
+
+
+def measure_date_errors(plan, values):
+    """Errors by field for a measure's dates (values: field → date or None)."""
+    errors = {}
+    for field, label in MEASURE_DATE_FIELDS.items():
+        problem = plan_date_problem(plan, values.get(field), label)
+        if problem:
+            errors[field] = problem
+    start, end = values.get("period_start"), values.get("period_end")
+    if start and end and end < start and "period_end" not in errors:
+        errors["period_end"] = "วันสิ้นสุดการดำเนินการต้องไม่ก่อนวันเริ่มดำเนินการ"
+    return errors
 
 
 def question_is_urgent(figure, parts):
@@ -408,8 +455,17 @@ def plan_request_changes(*, plan, user, comment, expected_version=None):
 
 @transaction.atomic
 def plan_approve(*, plan, user, comment="", expected_version=None):
+    """Approve a submitted plan. With urgent questions (below 85) still without a measure the
+    working group must say why in `comment`; the reason and the questions go in the log."""
     _require_role(user, plan, Role.WORKING_GROUP, action="เห็นชอบแผน")
     _require_status(plan, Status.SUBMITTED, action="เห็นชอบแผน")
+    uncovered = [q.node.code for q in uncovered_urgent_questions(plan)]
+    if uncovered:
+        if not comment.strip():
+            raise ValidationError({"comment": (
+                f"แผนนี้ยังมีข้อคำถามที่ต่ำกว่า ๘๕ ไม่มีมาตรการ {len(uncovered)} ข้อ ({', '.join(uncovered)}) "
+                "หากจะเห็นชอบ กรุณาระบุเหตุผลในช่องความเห็นประกอบ")})
+        comment = f"{comment.strip()}\n[เห็นชอบทั้งที่ข้อคำถามต่ำกว่า ๘๕ ยังไม่มีมาตรการ: {', '.join(uncovered)}]"
     _record(plan, Status.APPROVED, user, comment, expected_version)
 
 
@@ -436,10 +492,14 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         errors["signatory_position"] = "กรุณาระบุตำแหน่งผู้ลงนาม"
     if announced_on is None:
         errors["announced_on"] = "กรุณาระบุวันที่ประกาศ"
+    elif problem := plan_date_problem(plan, announced_on, "วันที่ประกาศ"):
+        errors["announced_on"] = problem
     if not meeting_number.strip():
         errors["meeting_number"] = "กรุณาระบุครั้งที่ประชุมคณะทำงาน เช่น 1/2568"
     if meeting_date is None:
         errors["meeting_date"] = "กรุณาระบุวันที่ประชุมคณะทำงาน"
+    elif problem := plan_date_problem(plan, meeting_date, "วันที่ประชุมคณะทำงาน"):
+        errors["meeting_date"] = problem
     elif announced_on is not None and meeting_date > announced_on:
         errors["meeting_date"] = "วันที่ประชุมต้องไม่หลังวันที่ประกาศ"
     if errors:
@@ -489,7 +549,6 @@ def plan_revise(*, plan, user, comment="", expected_version=None):
     plan_claim_version(plan=plan, expected_version=expected_version)
     if Plan.objects.filter(previous=plan).exists():
         raise ValidationError("แผนฉบับนี้มีฉบับปรับปรุงแล้ว")
-    old_measures = list(plan.measures.prefetch_related("questions", "units"))
     new = Plan.objects.create(
         agency=plan.agency,
         assessment=plan.assessment,
@@ -501,17 +560,43 @@ def plan_revise(*, plan, user, comment="", expected_version=None):
         unscored_indicators=plan.unscored_indicators,
         created_by=user,
     )
-    for old in old_measures:
-        questions, units = list(old.questions.all()), list(old.units.all())
-        old.pk = None
-        old.id = None
-        old.plan = new
-        old._state.adding = True
-        old.save()
-        old.questions.set(questions)
-        old.units.set(units)
+    _copy_measures(plan, new)
     Transition.objects.create(plan=new, from_status="", to_status=Status.DRAFT, actor=user, comment=comment or "ปรับปรุงแผนหลังลงนาม")
     return new
+
+
+MEASURE_COPIED_FIELDS = [
+    "order", "indicator_id", "band", "score", "weakness", "title", "analysis", "steps", "quarters",
+    "period_start", "period_end", "all_units", "owner", "deadline", "monitoring", "template_id",
+]
+PROGRESS_COPIED_FIELDS = ["quarter", "status", "note", "evidence_url", "evidence_file", "updated_by_id"]
+
+
+def _copy_measures(plan, new):
+    """Copy every measure of `plan` into `new` with its question and unit links, owners,
+    deadline and the progress recorded on it, each copy pointing back at its origin.
+
+    The links are read as ids from the through tables, not through the instances: a
+    prefetched copy of the old measure would make `.set()` on the clone a no-op."""
+    old_measures = list(plan.measures.order_by("order", "pk"))
+    questions, units, progress = {}, {}, {}
+    for measure_id, item_id in Measure.questions.through.objects.filter(measure__plan=plan).values_list(
+        "measure_id", "frameworkitem_id"
+    ):
+        questions.setdefault(measure_id, []).append(item_id)
+    for measure_id, unit_id in Measure.units.through.objects.filter(measure__plan=plan).values_list(
+        "measure_id", "agencyunit_id"
+    ):
+        units.setdefault(measure_id, []).append(unit_id)
+    for record in Progress.objects.filter(measure__plan=plan):
+        progress.setdefault(record.measure_id, []).append(record)
+    for old in old_measures:
+        copy = Measure(plan=new, copied_from=old, **{f: getattr(old, f) for f in MEASURE_COPIED_FIELDS})
+        copy.save()
+        copy.questions.set(questions.get(old.pk, []))
+        copy.units.set(units.get(old.pk, []))
+        for record in progress.get(old.pk, []):
+            Progress.objects.create(measure=copy, **{f: getattr(record, f) for f in PROGRESS_COPIED_FIELDS})
 
 
 def ensure_editable(plan):
@@ -568,3 +653,229 @@ def plan_progress_percent(plan, measures=None, progress=None):
         return 0
     done = sum(1 for m in active if latest.get(m.pk) == Progress.Status.DONE)
     return round(100 * done / len(active))
+
+
+# The plan editor (portal): add, update, move and delete measures of a draft plan.
+
+EDITABLE_MEASURE_FIELDS = ["band", "weakness", "title", "analysis", "steps", "owner", "deadline", "monitoring"]
+
+
+def _editable_plan(user, plan, action):
+    """The plan, locked for the rest of the transaction, if the user is staff of its agency
+    and it is a draft or sent back (checked under the lock: a submit cannot slip in between)."""
+    _require_role(user, plan, Role.STAFF, action=action)
+    locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    ensure_editable(locked)
+    # A measure edit is an edit of the plan: the admin's plan form opened before it is then
+    # refused instead of saving its older copy of the measures over this one.
+    plan_claim_version(plan=locked, expected_version=locked.version)
+    return locked
+
+
+def _renumber(plan):
+    measures = list(plan.measures.order_by("order", "pk"))
+    for position, measure in enumerate(measures, start=1):
+        if measure.order != position:
+            Measure.objects.filter(pk=measure.pk).update(order=position)
+            measure.order = position
+    return measures
+
+
+def _plan_items(plan):
+    return {i.code: i for i in FrameworkItem.objects.filter(fiscal_year=plan.assessment.fiscal_year_id)}
+
+
+@transaction.atomic
+def measure_add(*, plan, user, template=None, indicator_code="", question_code="", from_library=False):
+    """Add a measure at the end of a draft plan: from a library entry (`template`); for an
+    urgent question or an indicator, prefilled from the library when it has an entry
+    (`from_library`); or blank for the indicator chosen (a placeholder title to rewrite)."""
+    plan = _editable_plan(user, plan, "เพิ่มมาตรการ")
+    items = _plan_items(plan)
+    result = compute_assessment(plan.assessment)
+    if template is not None:
+        indicator_code, question_code = template.indicator_number, template.question_code
+    question = None
+    if question_code:
+        question = items.get(question_code)
+        if question is None or question.kind != FrameworkItem.Kind.QUESTION or question_code not in result.figures:
+            raise ValidationError({"question": f"ไม่พบข้อคำถาม {question_code} ในกรอบการประเมินของปีนี้"})
+        indicator_code = indicator_code or _indicator_of(result.figures[question_code].node, result)
+    indicator = items.get(indicator_code)
+    if indicator is None or indicator.kind != FrameworkItem.Kind.INDICATOR or indicator_code not in result.figures:
+        raise ValidationError({"indicator": "กรุณาเลือกตัวชี้วัดของมาตรการจากกรอบการประเมินของปีนี้"})
+    figure = result.figures[indicator_code]
+    target = result.figures[question_code] if question is not None else figure
+    if question is not None and question_is_urgent(target, result.parts):
+        band = Band.URGENT
+    elif target.triage is not None:
+        band = Band(target.triage.value)
+    else:
+        band = Band.IMPROVE
+    if template is None and from_library:
+        library = list(MeasureTemplate.objects.filter(indicator_number=indicator_code))
+        template = _pick_template(library, indicator_code, question_code, band)
+        if template is None and question_code:
+            template = _pick_template(library, indicator_code, "", band)
+    order = (plan.measures.order_by("-order").values_list("order", flat=True).first() or 0) + 1
+    values = _placeholders(plan.agency, plan.assessment, plan.target_year, figure, target if question else None)
+    measure = _measure_from(
+        plan, template, indicator=indicator, figure=target, band=band, values=values, order=order,
+        questions=[question] if question is not None else (),
+    )
+    if template is None and question is not None:
+        measure.title = f"แก้ไขจุดอ่อน{values['question']}"
+        measure.save(update_fields=["title"])
+    return measure
+
+
+def _units_from_text(plan, text):
+    names = [n.strip() for n in text.replace("،", ",").split(",") if n.strip()]
+    if any(len(n) > 200 for n in names):
+        raise ValidationError({"units": "ชื่อกองยาวเกิน 200 ตัวอักษร"})
+    return _units_for(plan.agency, ", ".join(names))
+
+
+@transaction.atomic
+def measure_update(*, measure, user, data, expected_version):
+    """Save every column of one measure from the editor. `data` holds EDITABLE_MEASURE_FIELDS,
+    `quarters` (list of 1–4), `units` (names, comma-separated, or ทุกกอง) and `questions`
+    (FrameworkItem codes). Refused if the measure was saved by someone else since it was
+    loaded (`expected_version`)."""
+    plan = _editable_plan(user, measure.plan, "แก้ไขมาตรการ")
+    if measure.plan_id != plan.pk:
+        raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
+    errors = measure_date_errors(plan, {"deadline": data.get("deadline")})
+    if not (data.get("title") or "").strip():
+        errors["title"] = "กรุณาระบุมาตรการ/โครงการ/กิจกรรม"
+    quarters = sorted({int(q) for q in data.get("quarters") or []})
+    if any(q not in (1, 2, 3, 4) for q in quarters):
+        errors["quarters"] = "ไตรมาสต้องเป็น 1 ถึง 4"
+    items = _plan_items(plan)
+    codes = list(data.get("questions") or [])
+    unknown = [c for c in codes if c not in items or items[c].kind != FrameworkItem.Kind.QUESTION]
+    if unknown:
+        errors["questions"] = f"ไม่พบข้อคำถาม {', '.join(unknown)} ในกรอบการประเมินของปีนี้"
+    if errors:
+        raise ValidationError(errors)
+    measure.version = version_claim(Measure, measure.pk, expected_version)
+    for field in EDITABLE_MEASURE_FIELDS:
+        if field in data:
+            value = data[field]
+            setattr(measure, field, value.strip().replace("\r\n", "\n") if isinstance(value, str) else value)
+    measure.quarters = ",".join(str(q) for q in quarters)
+    measure.full_clean(exclude=["plan", "indicator", "template", "copied_from"])
+    all_units, units = _units_from_text(plan, data.get("units") or "")
+    measure.all_units = all_units
+    measure._history_user = user
+    measure.save()
+    measure.units.set(units)
+    measure.questions.set([items[c] for c in codes])
+    return measure
+
+
+@transaction.atomic
+def measure_delete(*, measure, user, expected_version=None):
+    plan = _editable_plan(user, measure.plan, "ลบมาตรการ")
+    if measure.plan_id != plan.pk:
+        raise PermissionDenied("มาตรการนี้ไม่ได้อยู่ในแผนนี้")
+    if expected_version is not None:
+        version_claim(Measure, measure.pk, expected_version)
+    measure._history_user = user
+    measure.delete()
+    _renumber(plan)
+
+
+@transaction.atomic
+def measure_move(*, measure, user, direction):
+    """Move a measure one place up (-1) or down (+1) among the measures of its indicator
+    (the plan and its documents list measures grouped by indicator)."""
+    plan = _editable_plan(user, measure.plan, "จัดลำดับมาตรการ")
+    if direction not in (-1, 1):
+        raise ValidationError("ทิศทางการย้ายต้องเป็นขึ้นหรือลง")
+    measures = [m for m in _renumber(plan) if m.indicator_id == measure.indicator_id]
+    index = next(i for i, m in enumerate(measures) if m.pk == measure.pk)
+    other = index + direction
+    if not 0 <= other < len(measures):
+        return measure
+    a, b = measures[index], measures[other]
+    Measure.objects.filter(pk=a.pk).update(order=b.order)
+    Measure.objects.filter(pk=b.pk).update(order=a.order)
+    return measure
+
+
+def uncovered_indicators(plan, result):
+    """Indicators below 100 with no measure of their own in the plan."""
+    covered = set(plan.measures.values_list("indicator__code", flat=True))
+    return [
+        f for f in result.of_kind(scoring.INDICATOR)
+        if f.triage in (scoring.Triage.URGENT, scoring.Triage.IMPROVE) and f.node.code not in covered
+    ]
+
+
+COMPARED_FIELDS = [
+    "indicator_id", "band", "weakness", "title", "analysis", "steps", "quarters", "period_start", "period_end",
+    "all_units", "owner", "deadline", "monitoring",
+]
+
+
+def revision_changes(plan):
+    """What changed since the previous revision, matched on each copy's origin
+    (Measure.copied_from): measures added, removed and edited (with the columns that
+    changed), or None for a first plan."""
+    if plan.previous_id is None:
+        return None
+    old = {m.pk: m for m in plan.previous.measures.prefetch_related("questions", "units").order_by("order", "pk")}
+    new = list(plan.measures.prefetch_related("questions", "units").order_by("order", "pk"))
+    kept = {m.copied_from_id for m in new if m.copied_from_id in old}
+    added = [m for m in new if m.copied_from_id not in old]
+    removed = [m for pk, m in old.items() if pk not in kept]
+    edited = []
+    for measure in new:
+        before = old.get(measure.copied_from_id)
+        if before is None:
+            continue
+        changed = [
+            str(Measure._meta.get_field(f.removesuffix("_id")).verbose_name)
+            for f in COMPARED_FIELDS if getattr(before, f) != getattr(measure, f)
+        ]
+        if {q.pk for q in before.questions.all()} != {q.pk for q in measure.questions.all()}:
+            changed.append("ข้อคำถาม")
+        if {u.pk for u in before.units.all()} != {u.pk for u in measure.units.all()}:
+            changed.append("ส่วนราชการที่รับผิดชอบ")
+        if changed:
+            edited.append((measure, changed))
+    return {"previous": plan.previous, "added": added, "removed": removed, "edited": edited}
+
+
+def _is_local_address(url):
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".localhost")
+
+
+def plan_checklist(plan, result=None, measures=None):
+    """What to look at before an irreversible step (submit, approve, sign, publish): a list
+    of (ok, text). Nothing here blocks the step on its own; approving with urgent questions
+    uncovered needs a reason (plan_approve)."""
+    from django.conf import settings
+
+    measures = measures if measures is not None else list(plan.measures.prefetch_related("units"))
+    uncovered = uncovered_urgent_questions(plan, result)
+    no_owner = [m for m in measures if not m.all_units and not m.owner.strip() and not list(m.units.all())]
+    no_period = [m for m in measures if not m.quarter_list and not (m.period_start and m.period_end)]
+    items = [
+        (not uncovered, "ข้อคำถามที่ต่ำกว่า ๘๕ มีมาตรการครบทุกข้อ" if not uncovered else
+         f"ข้อคำถามที่ต่ำกว่า ๘๕ ยังไม่มีมาตรการ {len(uncovered)} ข้อ: " + ", ".join(q.node.code for q in uncovered)),
+        (not no_owner, "ทุกมาตรการมีผู้รับผิดชอบ" if not no_owner else
+         f"มาตรการที่ยังไม่มีผู้รับผิดชอบ {len(no_owner)} รายการ: " + ", ".join(f"ลำดับที่ {m.order}" for m in no_owner)),
+        (not no_period, "ทุกมาตรการระบุระยะเวลาดำเนินการ" if not no_period else
+         f"มาตรการที่ยังไม่ระบุระยะเวลา {len(no_period)} รายการ: " + ", ".join(f"ลำดับที่ {m.order}" for m in no_period)),
+        (bool(plan.agency.emblem), "มีตราสัญลักษณ์ (ครุฑ) ของหน่วยงานสำหรับประกาศแล้ว" if plan.agency.emblem else
+         "ยังไม่ได้อัปโหลดตราสัญลักษณ์ (ครุฑ) ของหน่วยงาน: ประกาศจะพิมพ์กรอบว่างแทน (ผู้ดูแล → หน่วยงาน → ตราสัญลักษณ์)"),
+    ]
+    if not settings.DEBUG and _is_local_address(settings.PUBLIC_BASE_URL):
+        items.append((False, f"PUBLIC_BASE_URL ยังชี้ไปที่เครื่องนี้ ({settings.PUBLIC_BASE_URL}) "
+                             "คิวอาร์โค้ดในประกาศจะเปิดจากภายนอกไม่ได้"))
+    return items

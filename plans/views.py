@@ -6,14 +6,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from assessments import scoring
 from assessments.models import Assessment, Membership, agencies_for, compute_assessment, has_role
 from assessments.views import _get_assessment_for_user
 from ita_portal import uploads
+from ita_portal.forms import ThaiDateField
 from plans import services
-from plans.models import Measure, Plan, Progress, ReviewComment
+from plans.models import Band, Measure, MeasureTemplate, Plan, Progress, ReviewComment
 
 Role = Membership.Role
 
@@ -117,9 +119,75 @@ class DecisionForm(forms.Form):
     comment = forms.CharField(label="ความเห็นประกอบ", widget=COMMENT_WIDGET, required=False)
 
 
+def plan_be_years(plan):
+    """The BE years a date on this plan can take (services.plan_date_window)."""
+    first, last = services.plan_date_window(plan)
+    return range(first.year + 543, last.year + 544)
+
+
+class MeasureForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    band = forms.ChoiceField(label="กลุ่ม", choices=Band.choices)
+    weakness = forms.CharField(label="ประเด็นที่เป็นข้อบกพร่อง/ที่ต้องพัฒนา", required=False, max_length=4000,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+    title = forms.CharField(label="มาตรการ/โครงการ/กิจกรรม", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                            error_messages={"required": "กรุณาระบุมาตรการ/โครงการ/กิจกรรม"})
+    analysis = forms.CharField(label="ผลการวิเคราะห์ที่สอดคล้องกับผลการประเมิน", required=False, max_length=4000,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+    steps = forms.CharField(label="ขั้นตอนหรือวิธีการปฏิบัติ", required=False, max_length=4000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    quarters = forms.MultipleChoiceField(
+        label="ระยะเวลา (ไตรมาสของปีงบประมาณ)", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[("1", "ไตรมาส 1 (ต.ค.–ธ.ค.)"), ("2", "ไตรมาส 2 (ม.ค.–มี.ค.)"), ("3", "ไตรมาส 3 (เม.ย.–มิ.ย.)"),
+                 ("4", "ไตรมาส 4 (ก.ค.–ก.ย.)")],
+    )
+    units = forms.CharField(label="ส่วนราชการที่รับผิดชอบ", required=False, max_length=1000,
+                            help_text="ชื่อกองคั่นด้วยจุลภาค เช่น สำนักปลัด, กองคลัง หรือ ทุกกอง")
+    owner = forms.CharField(label="ผู้รับผิดชอบหลัก", required=False, max_length=200, help_text="ชื่อหรือตำแหน่ง")
+    deadline = ThaiDateField(label="กำหนดแล้วเสร็จ", required=False)
+    monitoring = forms.CharField(label="แนวทางการกำกับติดตาม", required=False, max_length=4000,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    questions = forms.MultipleChoiceField(label="ข้อคำถามที่มาตรการนี้แก้ไข", required=False,
+                                          widget=forms.SelectMultiple(attrs={"size": 5}))
+
+    def __init__(self, *args, plan, question_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["questions"].choices = question_choices
+        self.fields["deadline"].set_years(plan_be_years(plan))
+
+
+def measure_initial(measure):
+    return {
+        "version": measure.version, "band": measure.band, "weakness": measure.weakness, "title": measure.title,
+        "analysis": measure.analysis, "steps": measure.steps, "quarters": [str(q) for q in measure.quarter_list],
+        "units": "ทุกกอง" if measure.all_units else ", ".join(u.name for u in measure.units.all()), "owner": measure.owner, "deadline": measure.deadline,
+        "monitoring": measure.monitoring, "questions": [q.code for q in measure.questions.all()],
+    }
+
+
+def question_choices(plan):
+    from assessments.models import FrameworkItem
+
+    return [
+        (q.code, f"{q.code} {q.name[:70]}")
+        for q in FrameworkItem.objects.filter(fiscal_year=plan.assessment.fiscal_year_id, kind="question").order_by("order")
+    ]
+
+
+def _form_errors(form):
+    return "; ".join(
+        f"{form.fields[f].label}: {m}" if f in form.fields else m for f, errors in form.errors.items() for m in errors
+    )
+
+
 @login_required
 def plan_detail(request, pk):
     plan = _get_plan_for_user(request, pk)
+    return _render_plan(request, plan)
+
+
+def _render_plan(request, plan, bound=None, status=200):
+    """The plan page; `bound` is a measure's editor form sent back with its errors."""
     result = compute_assessment(plan.assessment)
     indicators = sorted(
         result.of_kind(scoring.INDICATOR), key=lambda f: (-(f.value or 0), int(f.node.code) if f.node.code.isdigit() else 0)
@@ -127,19 +195,36 @@ def plan_detail(request, pk):
     measures = list(
         plan.measures.select_related("indicator").prefetch_related(
             "questions", "units", Prefetch("comments", queryset=ReviewComment.objects.select_related("author"))
-        )
+        ).order_by("indicator__order", "order", "pk")
     )
+    roles = _roles(request.user, plan.agency)
+    can_edit = Role.STAFF in roles and plan.is_editable
+    if can_edit:
+        choices = question_choices(plan)
+        for measure in measures:
+            if bound is not None and bound.prefix == f"m{measure.pk}":
+                measure.edit_form = bound
+            else:
+                measure.edit_form = MeasureForm(
+                    prefix=f"m{measure.pk}", initial=measure_initial(measure), plan=plan, question_choices=choices
+                )
     groups = {}
     for measure in measures:
         groups.setdefault(measure.indicator, []).append(measure)
-    roles = _roles(request.user, plan.agency)
+    for group in groups.values():
+        for position, measure in enumerate(group):
+            measure.is_first, measure.is_last = position == 0, position == len(group) - 1
     context = {
         "plan": plan,
         "agency": plan.agency,
         "result": result,
         "indicators": indicators,
         "groups": list(groups.items()),
+        "measure_count": len(measures),
+        "changes": services.revision_changes(plan),
+        "next_revision": Plan.objects.filter(previous=plan).first(),
         "uncovered": services.uncovered_urgent_questions(plan, result),
+        "uncovered_indicators": services.uncovered_indicators(plan, result) if can_edit else [],
         "transitions": list(plan.transitions.select_related("actor")),
         "general_comments": [c for c in plan.comments.select_related("author") if c.measure_id is None],
         "roles": roles,
@@ -148,12 +233,123 @@ def plan_detail(request, pk):
         "can_comment": bool(roles & {Role.WORKING_GROUP, Role.STAFF}) and not plan.is_signed,
         "can_sign": Role.SIGNATORY in roles and plan.status == Plan.Status.APPROVED,
         "can_revise": Role.STAFF in roles and plan.is_signed and not Plan.objects.filter(previous=plan).exists(),
-        "can_edit": Role.STAFF in roles and plan.is_editable,
+        "can_edit": can_edit,
+        "library": _library_groups(plan) if can_edit else [],
+        "plan_indicators": sorted(
+            (f for f in result.of_kind(scoring.INDICATOR)), key=lambda f: int(f.node.code) if f.node.code.isdigit() else 0
+        ) if can_edit else [],
         "progress_percent": services.plan_progress_percent(plan, measures) if plan.is_signed else None,
+        "checklist": services.plan_checklist(plan, result, measures)
+        if (Role.STAFF in roles and plan.is_editable) or (roles & {Role.WORKING_GROUP, Role.SIGNATORY} and not plan.is_signed)
+        else None,
+        "sent_back": _last_send_back(plan) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
         "comment_form": CommentForm(),
         "decision_form": DecisionForm(),
     }
-    return render(request, "plans/plan_detail.html", context)
+    return render(request, "plans/plan_detail.html", context, status=status)
+
+
+def _last_send_back(plan):
+    return plan.transitions.filter(to_status=Plan.Status.CHANGES_REQUESTED).select_related("actor").order_by("-at", "-pk").first()
+
+
+def _library_groups(plan):
+    groups = {}
+    for template in MeasureTemplate.objects.order_by("indicator_number", "question_code", "band", "key"):
+        groups.setdefault(template.indicator_number, []).append(template)
+    return sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
+
+
+def _editor_refused(request, plan, error):
+    if isinstance(error, PermissionDenied):
+        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
+    messages.error(request, _error_text(error))
+    return redirect("plans:detail", pk=plan.pk)
+
+
+@login_required
+@require_POST
+def measure_add(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    template = None
+    template_id = request.POST.get("template", "")
+    if template_id:
+        try:
+            template = MeasureTemplate.objects.get(pk=int(template_id))
+        except (MeasureTemplate.DoesNotExist, ValueError):
+            raise Http404("ไม่พบรายการในคลังมาตรการ") from None
+    try:
+        measure = services.measure_add(
+            plan=plan, user=request.user, template=template,
+            indicator_code=request.POST.get("indicator", "")[:8], question_code=request.POST.get("question", "")[:16],
+            from_library=request.POST.get("from_library") == "1",
+        )
+    except (PermissionDenied, ValidationError) as error:
+        return _editor_refused(request, plan, error)
+    messages.success(request, f"เพิ่มมาตรการ “{measure.title[:60]}” แล้ว แก้ไขรายละเอียดได้ที่มาตรการนั้น")
+    return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
+
+
+@login_required
+@require_POST
+def measure_update(request, pk, measure_id):
+    plan = _get_plan_for_user(request, pk)
+    measure = _get_measure_for_user(request, plan, measure_id)
+    form = MeasureForm(request.POST, prefix=f"m{measure.pk}", plan=plan, question_choices=question_choices(plan))
+    if form.is_valid():
+        data = {**form.cleaned_data}
+        version = data.pop("version")
+        try:
+            services.measure_update(measure=measure, user=request.user, data=data, expected_version=version)
+        except PermissionDenied as error:
+            return _editor_refused(request, plan, error)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error.messages)
+        else:
+            messages.success(request, f"บันทึกมาตรการ “{measure.title[:60]}” แล้ว")
+            return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
+    if not has_role(request.user, plan.agency_id, Role.STAFF) or not plan.is_editable:
+        return _editor_refused(request, plan, PermissionDenied("แก้ไขมาตรการได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้ ขณะแผนเป็นร่างหรือถูกส่งกลับ"))
+    messages.error(request, f"ยังไม่ได้บันทึกมาตรการ “{measure.title[:60]}”: {_form_errors(form)}")
+    return _render_plan(request, plan, bound=form, status=400)
+
+
+@login_required
+@require_POST
+def measure_move(request, pk, measure_id):
+    plan = _get_plan_for_user(request, pk)
+    measure = _get_measure_for_user(request, plan, measure_id)
+    direction = {"up": -1, "down": 1}.get(request.POST.get("direction"), 0)
+    try:
+        services.measure_move(measure=measure, user=request.user, direction=direction)
+    except (PermissionDenied, ValidationError) as error:
+        return _editor_refused(request, plan, error)
+    return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
+
+
+@login_required
+@require_POST
+def measure_delete(request, pk, measure_id):
+    plan = _get_plan_for_user(request, pk)
+    measure = _get_measure_for_user(request, plan, measure_id)
+    if request.POST.get("confirm") != "1":
+        messages.error(request, "กรุณาทำเครื่องหมาย “ยืนยันการลบ” ก่อนลบมาตรการ")
+        return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    title = measure.title
+    try:
+        services.measure_delete(measure=measure, user=request.user, expected_version=version)
+    except (PermissionDenied, ValidationError) as error:
+        return _editor_refused(request, plan, error)
+    messages.success(request, f"ลบมาตรการ “{title[:60]}” แล้ว")
+    return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measures")
 
 
 @login_required
@@ -161,18 +357,21 @@ def plan_detail(request, pk):
 def plan_comment(request, pk):
     plan = _get_plan_for_user(request, pk)
     form = CommentForm(request.POST)
+    measure = None
+    if form.is_valid() and form.cleaned_data["measure"]:
+        measure = _get_measure_for_user(request, plan, form.cleaned_data["measure"])
+    # Back to where the comment was written, not the top of a long page.
+    anchor = f"#measure-{measure.pk}" if measure is not None else "#general-comments"
+    back = f"{reverse('plans:detail', args=[plan.pk])}{anchor}"
     if not form.is_valid():
         messages.error(request, "กรุณาพิมพ์ความเห็น")
-        return redirect("plans:detail", pk=plan.pk)
-    measure = None
-    if form.cleaned_data["measure"]:
-        measure = _get_measure_for_user(request, plan, form.cleaned_data["measure"])
+        return redirect(back)
     try:
         services.measure_comment(plan=plan, user=request.user, body=form.cleaned_data["body"], measure=measure)
         messages.success(request, "บันทึกความเห็นแล้ว")
     except (PermissionDenied, ValidationError) as error:
         messages.error(request, _error_text(error))
-    return redirect("plans:detail", pk=plan.pk)
+    return redirect(back)
 
 
 TRANSITIONS = {
@@ -223,9 +422,9 @@ def plan_revise(request, pk):
 class SignForm(forms.Form):
     signatory_name = forms.CharField(label="ชื่อผู้ลงนาม (ตามที่จะพิมพ์ในวงเล็บ)", max_length=200)
     signatory_position = forms.CharField(label="ตำแหน่ง", max_length=300)
-    announced_on = forms.DateField(label="วันที่ประกาศ", widget=forms.DateInput(attrs={"type": "date"}))
+    announced_on = ThaiDateField(label="วันที่ประกาศ")
     meeting_number = forms.CharField(label="การประชุมคณะทำงาน ครั้งที่", max_length=20, help_text="เช่น 1/2568")
-    meeting_date = forms.DateField(label="วันที่ประชุมคณะทำงาน", widget=forms.DateInput(attrs={"type": "date"}))
+    meeting_date = ThaiDateField(label="วันที่ประชุมคณะทำงาน")
     # A FileField, not an ImageField: uploads.validate_signature_image reads the content itself
     # and answers in Thai, naming the field.
     signature_image = forms.FileField(
@@ -237,6 +436,11 @@ class SignForm(forms.Form):
     )
     confirm = forms.BooleanField(label="ข้าพเจ้าตรวจสอบแผนแล้ว และยืนยันการลงนามประกาศ", required=True)
 
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("announced_on", "meeting_date"):
+            self.fields[name].set_years(plan_be_years(plan))
+
     def clean_signature_image(self):
         return uploads.with_random_name(self.cleaned_data["signature_image"])
 
@@ -247,7 +451,7 @@ def plan_sign(request, pk):
     if not has_role(request.user, plan.agency_id, Role.SIGNATORY):
         return render(request, "plans/refused.html", {"plan": plan, "message": "ลงนามประกาศได้เฉพาะผู้ลงนามของหน่วยงานนี้"}, status=403)
     if request.method == "POST":
-        form = SignForm(request.POST, request.FILES)
+        form = SignForm(request.POST, request.FILES, plan=plan)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -273,6 +477,7 @@ def plan_sign(request, pk):
     else:
         name = request.user.get_full_name()
         form = SignForm(
+            plan=plan,
             initial={
                 "signatory_name": name,
                 "signatory_position": default_position(plan.agency),
@@ -281,7 +486,7 @@ def plan_sign(request, pk):
     from plans.announcement import public_address_is_local, public_address_problem
 
     context = {
-        "plan": plan, "agency": plan.agency, "form": form,
+        "plan": plan, "agency": plan.agency, "form": form, "checklist": services.plan_checklist(plan),
         # Production: signing is refused until PUBLIC_BASE_URL is real. Demo: say where the QR code points.
         "address_problem": public_address_problem(),
         "local_address": settings.PUBLIC_BASE_URL

@@ -55,12 +55,6 @@ def plan(seed_assessment, owner, library):
     return plan_draft_from_assessment(assessment=seed_assessment, user=owner)[0]
 
 
-@pytest.fixture
-def superuser(db, django_user_model):
-    # The measure inline is offered to users with the model permissions (here a superuser).
-    return django_user_model.objects.create_superuser("root", "root@example.com", "pw")
-
-
 def test_it_saves_the_score_page_and_bumps_the_version(client, owner, seed_assessment):
     client.force_login(owner)
     data = page_form(client.get(assessment_url(seed_assessment)))
@@ -114,8 +108,8 @@ def test_it_refuses_a_stale_service_call_and_writes_nothing(seed_assessment):
     assert Score.objects.filter(assessment=seed_assessment, item__code="i2").exists()
 
 
-def test_it_saves_a_plan_with_its_measures_in_the_admin(client, superuser, plan):
-    client.force_login(superuser)
+def test_it_saves_a_plan_with_its_measures_in_the_admin(client, owner, plan):
+    client.force_login(owner)
     data = page_form(client.get(plan_url(plan)))
     data["title"] = ["มาตรการฉบับแก้ไข"]
     data["measures-0-title"] = ["มาตรการที่แก้ไขแล้ว"]
@@ -125,8 +119,8 @@ def test_it_saves_a_plan_with_its_measures_in_the_admin(client, superuser, plan)
     assert (plan.title, plan.measures.first().title, plan.version) == ("มาตรการฉบับแก้ไข", "มาตรการที่แก้ไขแล้ว", 1)
 
 
-def test_it_refuses_a_stale_plan_edit_and_keeps_both_versions(client, superuser, plan):
-    client.force_login(superuser)
+def test_it_refuses_a_stale_plan_edit_and_keeps_both_versions(client, owner, plan):
+    client.force_login(owner)
     stale = page_form(client.get(plan_url(plan)))
     first = page_form(client.get(plan_url(plan)))
     first["measures-0-title"] = ["มาตรการของผู้บันทึกก่อน"]

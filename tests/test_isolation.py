@@ -58,7 +58,7 @@ LISTS = {"home", "compare", "bulk"}
 def portal_urls(world):
     """Every portal route, filled with agency A's objects."""
     values = {"code": world["agency"].code, "action": "approve", "progress_id": world["progress"].pk,
-              "kind": "plan", "year": 2568}
+              "kind": "plan", "year": 2568, "measure_id": world["measure"].pk}
     urls = []
     for module in (plan_urls, assessment_urls):
         for pattern in module.urlpatterns:

@@ -259,9 +259,10 @@ def approved(media, seed_assessment, owner, wg_member, mayor, library):
 SIGN_DATA = {
     "signatory_name": "นายสาธิต ระบบดี",
     "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
-    "announced_on": "2025-10-02",
+    # Day / Thai month / พ.ศ. selects: 2 ตุลาคม 2568 and 16 กันยายน 2568.
+    "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
     "meeting_number": "1/2568",
-    "meeting_date": "2025-09-16",
+    "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
     "confirm": "on",
 }
 

@@ -85,16 +85,25 @@ def e2e_browser(django_db_setup, browser_type_launch_args):
 @pytest.fixture
 def browser_page(e2e_browser, live_server):
     """browser_page(): a page in a fresh browser context (its own cookies: one user each)
-    on the live server."""
+    on the live server; browser_page(width=390) for a phone. Confirmation dialogs
+    (data-confirm) are accepted and their text kept in page.confirmations."""
     contexts = []
 
-    def _page():
+    def _page(width=1280, height=900):
         context = e2e_browser.new_context(
-            base_url=live_server.url, locale="th-TH", timezone_id="Asia/Bangkok", viewport={"width": 1280, "height": 900}
+            base_url=live_server.url, locale="th-TH", timezone_id="Asia/Bangkok", viewport={"width": width, "height": height}
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.confirmations = []
+
+        def accept(dialog):
+            page.confirmations.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", accept)
+        return page
 
     yield _page
     for context in contexts:

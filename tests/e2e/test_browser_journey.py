@@ -115,9 +115,14 @@ def test_it_lets_the_mayor_sign_and_download_the_announcement_pdf(browser_page, 
     page.get_by_role("link", name="ลงนามประกาศ").click()
     expect(page.locator("input[name=signatory_position]")).to_have_value("นายกองค์การบริหารส่วนตำบลพลสงคราม")
     page.fill("input[name=signatory_name]", "นายสาธิต ระบบดี")
-    page.fill("input[name=announced_on]", "2025-10-02")
+    # Dates as day / Thai month / พ.ศ. selects: the Buddhist-era year cannot land in a CE picker.
+    page.select_option("select[name=announced_on_0]", "2")
+    page.select_option("select[name=announced_on_1]", label="ตุลาคม")
+    page.select_option("select[name=announced_on_2]", "2568")
     page.fill("input[name=meeting_number]", "1/2568")
-    page.fill("input[name=meeting_date]", "2025-09-16")
+    page.select_option("select[name=meeting_date_0]", "16")
+    page.select_option("select[name=meeting_date_1]", label="กันยายน")
+    page.select_option("select[name=meeting_date_2]", "2568")
     page.check("input[name=confirm]")
     shoot(page, "05-sign-form")
     page.get_by_role("button", name="ลงนามประกาศ").click()
@@ -136,6 +141,8 @@ def test_it_lets_the_mayor_sign_and_download_the_announcement_pdf(browser_page, 
     approved_plan.refresh_from_db()
     assert approved_plan.status == Plan.Status.SIGNED
     assert approved_plan.meeting_date == datetime.date(2025, 9, 16)
+    assert approved_plan.announced_on == datetime.date(2025, 10, 2)
+    expect(page.locator(".signed-box")).to_contain_text("2 ตุลาคม พ.ศ. 2568")
 
 
 def test_it_lists_the_signed_announcement_on_the_public_page_without_login(
