@@ -40,9 +40,10 @@ PASSWORD = "รหัส-นายก-2568!"
 SIGN_DATA = {
     "signatory_name": "นายสาธิต ระบบดี",
     "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
-    "announced_on": "2025-10-02",
+    # Day, Thai month and Buddhist-era year, as the sign page's three lists send them.
+    "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
     "meeting_number": "1/2568",
-    "meeting_date": "2025-09-16",
+    "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
     "confirm": "on",
 }
 CERTIFICATE_REFUSED = "ลงลายมือชื่ออิเล็กทรอนิกส์ด้วยใบรับรองของหน่วยงานไม่ได้"

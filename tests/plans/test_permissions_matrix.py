@@ -57,6 +57,7 @@ def measure_form(w):
 
 CASES = [
     Case("home", EVERYONE - {"anonymous"}, args=lambda w: []),
+    Case("my_work", EVERYONE - {"anonymous"}, args=lambda w: []),  # each sees only their own agencies' work
     Case("agency", MEMBERS, args=lambda w: [w.agency.code]),
     Case("draft", {"staff"}, state="none", method="post", args=lambda w: [w.assessment.pk],
          effect=lambda w: Plan.objects.filter(agency=w.agency).exists()),
@@ -77,6 +78,7 @@ CASES = [
          effect=lambda w: Progress.objects.filter(measure__plan=w.plan, note="ทดสอบ").exists()),
     Case("evidence", MEMBERS, state="signed", args=lambda w: [w.plan.pk, w.progress.pk]),
     Case("document", MEMBERS, args=lambda w: [w.plan.pk, "plan"]),
+    Case("document_docx", MEMBERS, args=lambda w: [w.plan.pk, "plan"]),
     Case("publish_progress", {"staff"}, state="signed", method="post",
          effect=lambda w: StoredDocument.objects.filter(plan=w.plan, kind="progress").exists()),
     Case("public_agency", EVERYONE, state="signed", args=lambda w: [w.agency.code]),
