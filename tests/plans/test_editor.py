@@ -239,3 +239,14 @@ def test_it_renders_the_editor_and_saves_without_a_query_per_measure(client, pla
     measure = plan.measures.order_by("order").first()
     with django_assert_max_num_queries(40):
         assert update(client, plan, measure).status_code == 302
+
+
+def test_it_keeps_the_page_title_plain_text_on_the_plan_and_sign_pages(client, plan, owner):
+    # The editor's script once landed inside {% block title %}: the tab read "…<script src=…>".
+    import re
+
+    client.force_login(owner)
+    for url in (detail(plan), reverse("plans:sign", args=[plan.pk])):
+        html = client.get(url).content.decode()
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        assert "<" not in title and "script" not in title, (url, title)
