@@ -143,7 +143,7 @@ def document_inputs_hash(kind, obj, fmt=Format.PDF):
         inputs = _plan_inputs(obj, kind)
     else:
         raise ValueError(kind)
-    text = repr([code_version(), kind, fmt, obj.pk, inputs])
+    text = repr([code_version(), str(kind), str(fmt), obj.pk, inputs])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
