@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
@@ -211,9 +211,14 @@ def document_prerender(kind, obj, fmt=Format.PDF, *, render=None):
     if document_inputs_hash(kind, obj, fmt) != before:
         logger.info("inputs of %s %s changed while rendering; not stored", kind, obj.pk)
         return data
-    RenderedDocument.objects.update_or_create(
-        kind=kind, object_id=obj.pk, format=fmt, defaults={"inputs_hash": before, "data": data}
-    )
+    try:
+        RenderedDocument.objects.update_or_create(
+            kind=kind, object_id=obj.pk, format=fmt, defaults={"inputs_hash": before, "data": data}
+        )
+    except DatabaseError:
+        # Storing is an optimisation: the bytes are good either way (SQLite may refuse a write
+        # while another process holds the lock during a bulk render).
+        logger.warning("rendered %s %s but could not store it", kind, obj.pk, exc_info=True)
     return data
 
 
