@@ -18,6 +18,9 @@ def _tasks_inline(settings):
     # its document at once instead of answering "being prepared". Tests of the queued path
     # (tests/test_rendered_ahead.py) set the database backend themselves.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # Saving scores or a plan does not lay out its documents after commit (seconds each with
+    # the immediate backend); tests/test_rendered_ahead.py turns it on.
+    settings.DOCUMENTS_RENDER_AHEAD = False
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,11 @@ DB_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture(autouse=True)
+def _render_ahead(settings):
+    settings.DOCUMENTS_RENDER_AHEAD = True
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     # The download remembers for a minute which renders it enqueued.
     cache.clear()
@@ -75,6 +80,15 @@ def test_it_stores_the_analysis_in_the_background_when_a_score_is_saved(
     assert document.inputs_hash == prerender.document_inputs_hash("analysis", seed_assessment)
     assert bytes(document.data).startswith(b"%PDF-fake analysis")
     assert stored("analysis", seed_assessment, "docx") is not None
+
+
+def test_it_renders_nothing_ahead_when_turned_off(
+    seed_assessment, owner, renders, settings, enqueued, django_capture_on_commit_callbacks
+):
+    settings.DOCUMENTS_RENDER_AHEAD = False
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_save_scores(assessment=seed_assessment, values={("1", ""): Decimal("98.00")}, user=owner)
+    assert enqueued == [] and renders == []
 
 
 def test_it_enqueues_the_plan_documents_when_the_plan_is_submitted_and_approved(
