@@ -246,3 +246,33 @@ def test_it_reuses_stored_documents_in_the_bulk_zip_and_renders_only_what_change
     assessment_save_scores(assessment=seed_assessment, values={("1", ""): Decimal("70.00")}, user=owner)
     run()
     assert sorted(calls[3:]) == sorted([seed_assessment.pk, other_assessment.pk])
+
+
+def test_it_enqueues_the_changed_assessments_once_an_import_commits(
+    seed_assessment, other_assessment, agency_b, tmp_path, settings, enqueued, django_capture_on_commit_callbacks
+):
+    from assessments.resources import import_scores
+    from tests.assessments.test_import import row, write_csv
+
+    settings.TASKS = DB_BACKEND
+    # B's indicator 1 changes; A's file figures are the ones already stored (nothing changes).
+    path = write_csv(tmp_path, [row("1", "81.00", code="B001"), row("1", "99.35", code="A001")])
+    with django_capture_on_commit_callbacks(execute=True):
+        import_scores(str(path))
+    assert enqueued == [("prerender_document", ["analysis", other_assessment.pk, "pdf"]),
+                        ("prerender_document", ["analysis", other_assessment.pk, "docx"])]
+
+
+def test_it_hands_a_large_import_to_one_task_that_enqueues_in_the_worker(
+    seed_assessment, other_assessment, tmp_path, settings, enqueued, django_capture_on_commit_callbacks
+):
+    from assessments.resources import import_scores
+    from tests.assessments.test_import import row, write_csv
+
+    settings.TASKS = DB_BACKEND
+    path = write_csv(tmp_path, [row("1", "81.00", code="B001"), row("1", "97.00", code="A001")])
+    with django_capture_on_commit_callbacks(execute=True):
+        import_scores(str(path))
+    [(name, (assessment_ids, plan_ids))] = enqueued
+    assert name == "prerender_many"
+    assert sorted(assessment_ids) == sorted([seed_assessment.pk, other_assessment.pk]) and plan_ids == []
