@@ -368,6 +368,7 @@ def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
 def _record_creation(plan, user):
     if user is not None and user.is_authenticated:
         Transition.objects.create(plan=plan, from_status="", to_status=Status.DRAFT, actor=user, comment="จัดทำร่างแผน")
+    documents_enqueue_after_commit(plan_ids=[plan.pk])
 
 
 def _indicator_of(node, result):

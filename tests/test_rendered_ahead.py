@@ -276,3 +276,14 @@ def test_it_hands_a_large_import_to_one_task_that_enqueues_in_the_worker(
     [(name, (assessment_ids, plan_ids))] = enqueued
     assert name == "prerender_many"
     assert sorted(assessment_ids) == sorted([seed_assessment.pk, other_assessment.pk]) and plan_ids == []
+
+
+def test_it_enqueues_the_documents_of_a_newly_drafted_plan(
+    seed_assessment, owner, library, settings, enqueued, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DB_BACKEND
+    with django_capture_on_commit_callbacks(execute=True):
+        plan, _ = services.plan_draft_from_assessment(assessment=seed_assessment, user=owner)
+    assert ("prerender_document", ["plan", plan.pk, "pdf"]) in enqueued
+    assert ("prerender_document", ["announcement", plan.pk, "docx"]) in enqueued
+    assert not any(args[0] == "progress" for _, args in enqueued)  # not signed: no progress report
