@@ -39,6 +39,8 @@ def analysis_docx(request, pk):
 @login_required
 def analysis_edit(request, pk):
     """Edit the analysis paragraph of each indicator; an emptied box returns to the generated text."""
+    from plans.prerender import documents_enqueue_after_commit
+
     assessment = _get_assessment_for_user(request, pk)
     can_edit = has_role(request.user, assessment.agency_id, Membership.Role.STAFF)
     context = analysis_context(assessment)
@@ -69,6 +71,7 @@ def analysis_edit(request, pk):
                         AnalysisText.objects.update_or_create(
                             assessment=assessment, item=items[code], defaults={"text": text, "updated_by": request.user}
                         )
+                documents_enqueue_after_commit(assessment_ids=[assessment.pk])
             messages.success(request, "บันทึกบทวิเคราะห์แล้ว")
             return redirect("assessments:analysis_edit", pk=assessment.pk)
     else:

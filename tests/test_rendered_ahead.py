@@ -287,3 +287,16 @@ def test_it_enqueues_the_documents_of_a_newly_drafted_plan(
     assert ("prerender_document", ["plan", plan.pk, "pdf"]) in enqueued
     assert ("prerender_document", ["announcement", plan.pk, "docx"]) in enqueued
     assert not any(args[0] == "progress" for _, args in enqueued)  # not signed: no progress report
+
+
+def test_it_stores_the_analysis_again_when_staff_edit_its_text(
+    client, seed_assessment, owner, renders, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    before = client.get(analysis_url(seed_assessment)).content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("assessments:analysis_edit", args=[seed_assessment.pk]), {"text_1": "ข้อความใหม่"})
+    assert response.status_code == 302
+    document = stored("analysis", seed_assessment)
+    assert document.inputs_hash == prerender.document_inputs_hash("analysis", seed_assessment)
+    assert bytes(document.data) != before
