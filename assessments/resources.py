@@ -1158,6 +1158,8 @@ def _wide_sqlite_cache():
 
 
 def _write(plan, user=None, batch=None):
+    from plans.prerender import documents_enqueue_after_commit  # plans depends on assessments
+
     when = timezone.now()
     # The plan checked every field of a new agency (code, name, type, province, district):
     # no full_clean per agency, which costs more than the insert.
@@ -1233,6 +1235,8 @@ def _write(plan, user=None, batch=None):
         )
         # A score page opened before the import must not silently overwrite it.
         Assessment.objects.filter(pk__in=[a.pk for a in summaries if a.pk]).update(version=F("version") + 1)
+        # Their documents are rendered again in the background once the import commits.
+        documents_enqueue_after_commit(assessment_ids=[a.pk for a in summaries if a.pk])
     plan.new, plan.updated, plan.unchanged, plan.compared = new, updated, unchanged, True
     return ImportReport(
         new=new,

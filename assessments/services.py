@@ -98,6 +98,9 @@ def assessment_save_scores(*, assessment, values, expected_version=None, user=No
             current.save(update_fields=["value"])
             changes.append((current, old, "~"))
     record_score_changes(changes, user=_author(user))
+    from plans.prerender import documents_enqueue_after_commit  # plans depends on assessments
+
+    documents_enqueue_after_commit(assessment_ids=[assessment.pk])
     return assessment_refresh(assessment=assessment)
 
 

@@ -5,10 +5,8 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 
 from assessments import scoring
-from assessments.documents import analysis_context, render_analysis
+from assessments.documents import analysis_context
 from assessments.models import AnalysisText, Assessment, FrameworkItem, Membership, agencies_for, has_role
-from ita_portal.docx import docx_response
-from ita_portal.pdf import pdf_response
 
 
 def _get_assessment_for_user(request, pk):
@@ -19,23 +17,30 @@ def _get_assessment_for_user(request, pk):
 
 @login_required
 def analysis_pdf(request, pk):
+    from plans.prerender import document_response
+
     assessment = _get_assessment_for_user(request, pk)
-    data = render_analysis(assessment)
-    return pdf_response(data, f"ita-analysis-{assessment.agency.code}-{assessment.fiscal_year.year}.pdf")
+    return document_response(
+        request, "analysis", assessment, filename=f"ita-analysis-{assessment.agency.code}-{assessment.fiscal_year.year}.pdf"
+    )
 
 
 @login_required
 def analysis_docx(request, pk):
-    from assessments.docx_documents import render_analysis_docx
+    from plans.prerender import document_response
 
     assessment = _get_assessment_for_user(request, pk)
-    data = render_analysis_docx(assessment)
-    return docx_response(data, f"ita-analysis-{assessment.agency.code}-{assessment.fiscal_year.year}.docx")
+    return document_response(
+        request, "analysis", assessment, fmt="docx",
+        filename=f"ita-analysis-{assessment.agency.code}-{assessment.fiscal_year.year}.docx",
+    )
 
 
 @login_required
 def analysis_edit(request, pk):
     """Edit the analysis paragraph of each indicator; an emptied box returns to the generated text."""
+    from plans.prerender import documents_enqueue_after_commit
+
     assessment = _get_assessment_for_user(request, pk)
     can_edit = has_role(request.user, assessment.agency_id, Membership.Role.STAFF)
     context = analysis_context(assessment)
@@ -66,6 +71,7 @@ def analysis_edit(request, pk):
                         AnalysisText.objects.update_or_create(
                             assessment=assessment, item=items[code], defaults={"text": text, "updated_by": request.user}
                         )
+                documents_enqueue_after_commit(assessment_ids=[assessment.pk])
             messages.success(request, "บันทึกบทวิเคราะห์แล้ว")
             return redirect("assessments:analysis_edit", pk=assessment.pk)
     else:

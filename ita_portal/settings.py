@@ -204,6 +204,9 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Background work (bulk rendering, large imports) runs through the database: no extra
 # server on SQLite, and workers on several machines against PostgreSQL.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Render documents in the background when their data changes (plans.prerender), so a click
+# serves stored bytes; off, a download not yet rendered is rendered by the worker on request.
+DOCUMENTS_RENDER_AHEAD = env_bool("DOCUMENTS_RENDER_AHEAD", True)
 
 # Login throttling: lock a username from one address, not a whole office behind one NAT,
 # and not a username everywhere (anyone could lock the mayor out). Locked out for

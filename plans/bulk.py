@@ -168,12 +168,24 @@ def bulk_targets(job):
 
 
 def render_document(kind, object_id):
-    """PDF bytes of one agency's document (the same renderers as the single downloads)."""
+    """PDF bytes of one agency's document (the same renderers as the single downloads). A
+    document rendered ahead whose inputs still hash the same is taken as stored; one that
+    changed is rendered and stored again (plans.prerender). A signed announcement is the
+    file stored at signing."""
+    from plans import prerender
+
     if kind == Kind.ANALYSIS:
-        return render_analysis(Assessment.objects.select_related("agency", "fiscal_year").get(pk=object_id))
-    if kind == Kind.ANNOUNCEMENT:
-        return render_announcement(Plan.objects.select_related("agency", "assessment__fiscal_year").get(pk=object_id))
-    raise ValueError(kind)
+        obj = Assessment.objects.select_related("agency", "fiscal_year").get(pk=object_id)
+    elif kind == Kind.ANNOUNCEMENT:
+        obj = Plan.objects.select_related("agency", "assessment__fiscal_year").get(pk=object_id)
+    else:
+        raise ValueError(kind)
+    def render():
+        return render_analysis(obj) if kind == Kind.ANALYSIS else render_announcement(obj)
+
+    if prerender.document_is_complete(kind, obj):
+        return prerender.document_prerender(kind, obj, render=render)
+    return render()
 
 
 def render_in_worker(kind, object_id):

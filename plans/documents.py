@@ -3,8 +3,8 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
-from ita_portal.docx import docx_response
 from ita_portal.pdf import pdf_response
+from plans.prerender import document_response
 from plans.views import _get_plan_for_user
 
 KINDS = ("plan", "announcement", "progress")
@@ -35,17 +35,20 @@ def download(request, pk, kind):
     plan = _get_plan_for_user(request, pk)
     if kind not in KINDS:
         raise Http404("ไม่มีเอกสารประเภทนี้")
-    data = render_plan_document(plan, kind)
-    return pdf_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.pdf")
+    filename = f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.pdf"
+    if kind == "announcement" and plan.is_signed:
+        # The signed announcement is the file stored at signing, served as it is.
+        return pdf_response(render_plan_document(plan, kind), filename)
+    return document_response(request, kind, plan, filename=filename)
 
 
 @login_required
 def download_docx(request, pk, kind):
     """The Word copy of a plan's document, with the same access check as the PDF."""
-    from plans.docx_documents import render_plan_docx
-
     plan = _get_plan_for_user(request, pk)
     if kind not in KINDS:
         raise Http404("ไม่มีเอกสารประเภทนี้")
-    data = render_plan_docx(plan, kind)
-    return docx_response(data, f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.docx")
+    return document_response(
+        request, kind, plan, fmt="docx",
+        filename=f"{FILENAMES[kind]}-{plan.agency.code}-{plan.target_year}{plan.file_suffix}.docx",
+    )

@@ -386,3 +386,39 @@ class BulkRenderJob(models.Model):
     @property
     def percent(self):
         return round(100 * self.done / self.total) if self.total else 0
+
+
+class RenderedDocument(models.Model):
+    """A document rendered ahead in the background (ita_portal.prerender), kept with the
+    SHA-256 of the inputs it was built from: the rows the document prints and the version of
+    the templates and code that lay it out. A download serves these bytes only while the
+    inputs still hash the same; anything else is rendered again. One row per document
+    (kind, object, format), replaced in place."""
+
+    class Kind(models.TextChoices):
+        ANALYSIS = "analysis", "รายงานการวิเคราะห์ผลการประเมิน"
+        PLAN = "plan", "แผนมาตรการ"
+        ANNOUNCEMENT = "announcement", "ร่างประกาศมาตรการ"
+        PROGRESS = "progress", "รายงานผลการดำเนินงาน"
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        DOCX = "docx", "Word"
+
+    kind = models.CharField("ประเภทเอกสาร", max_length=16, choices=Kind.choices)
+    # The assessment (analysis) or the plan (plan, announcement, progress).
+    object_id = models.PositiveIntegerField("รหัสผลการประเมินหรือแผน")
+    format = models.CharField("รูปแบบไฟล์", max_length=8, choices=Format.choices, default=Format.PDF)
+    inputs_hash = models.CharField("SHA-256 ของข้อมูลที่ใช้สร้าง", max_length=64)
+    data = models.BinaryField("ไฟล์")
+    created_at = models.DateTimeField("สร้างเมื่อ", auto_now=True)
+
+    class Meta:
+        verbose_name = "เอกสารที่สร้างไว้ล่วงหน้า"
+        verbose_name_plural = "เอกสารที่สร้างไว้ล่วงหน้า"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id", "format"], name="unique_rendered_document"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.object_id} ({self.format})"

@@ -14,6 +14,7 @@ from assessments.models import FrameworkItem, Membership, compute_assessment, ha
 from assessments.services import version_claim
 from ita_portal import thai
 from plans.models import AgencyUnit, Band, Measure, MeasureTemplate, Plan, Progress, ReviewComment, Transition
+from plans.prerender import documents_enqueue_after_commit
 
 Role = Membership.Role
 Status = Plan.Status
@@ -40,6 +41,7 @@ def plan_claim_version(*, plan, expected_version=None):
     (which locks the row until it ends) and raises EditConflict if the plan changed meanwhile."""
     expected = plan.version if expected_version is None else expected_version
     plan.version = version_claim(Plan, plan.pk, expected)
+    documents_enqueue_after_commit(plan_ids=[plan.pk])  # every save of a plan changes its documents
 
 
 # Decision comments, reasons for sending back and review comments: longer ones are refused
@@ -413,6 +415,7 @@ def plan_draft_from_assessment(*, assessment, user=None, check_role=True):
 def _record_creation(plan, user):
     if user is not None and user.is_authenticated:
         Transition.objects.create(plan=plan, from_status="", to_status=Status.DRAFT, actor=user, comment="จัดทำร่างแผน")
+    documents_enqueue_after_commit(plan_ids=[plan.pk])
 
 
 def _indicator_of(node, result):
@@ -637,6 +640,7 @@ def progress_record(*, measure, quarter, user, status, note="", evidence_url="",
     progress.updated_by = user
     progress.full_clean()
     progress.save()
+    documents_enqueue_after_commit(plan_ids=[measure.plan_id])
     return progress
 
 

@@ -13,6 +13,17 @@ def _fast_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_inline(settings):
+    # Background tasks run during the call that enqueues them: a document download renders
+    # its document at once instead of answering "being prepared". Tests of the queued path
+    # (tests/test_rendered_ahead.py) set the database backend themselves.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # Saving scores or a plan does not lay out its documents after commit (seconds each with
+    # the immediate backend); tests/test_rendered_ahead.py turns it on.
+    settings.DOCUMENTS_RENDER_AHEAD = False
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     # Signing stores PDFs and certificates; keep them out of the project's media/.
     settings.MEDIA_ROOT = tmp_path / "media"

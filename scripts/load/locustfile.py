@@ -3,7 +3,7 @@
 Two kinds of user, each logged in through the portal's login form with its own account:
 - agency staff (loadstaffNN: the demo "staff" memberships, POLSONGKHRAM and DEMO1–4): home,
   agency pages, the admin assessment page, plan pages, the comparison table, and the PDFs
-  (the signed announcement, stored bytes; the analysis report, from the PDF cache);
+  (the signed announcement, stored bytes; the analysis report, rendered ahead and stored);
 - provincial officers (loadprovNN: นครราชสีมา, about 340 agencies of the national dataset):
   home, the province comparison table, agency trends and comparisons, agency pages, the
   analysis PDF.
@@ -12,8 +12,9 @@ The run's targets (agency codes, record ids, accounts) come from the JSON file n
 LOAD_TARGETS, written by run_load_test.sh. Requests are grouped by page, ids replaced by
 placeholders, so the statistics give one line per page.
 
-`python locustfile.py warm HOST` (run by the script before the test) renders each PDF on both
-gunicorn workers, so the measured downloads are the cached ones: the PDF cache is per process.
+`python locustfile.py warm HOST` (run by the script before the test) fetches each PDF first, so
+the measured downloads are the stored ones (rendered once, then served from the database by
+both workers). A download that answers 202 ("being prepared") counts as a failure.
 """
 
 import itertools

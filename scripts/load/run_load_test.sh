@@ -97,6 +97,9 @@ export DJANGO_STATIC_MANIFEST=1
 export MEDIA_ROOT="$WORK/media"
 export LOAD_STATIC_ROOT="$WORK/static"
 export DJANGO_SETTINGS_MODULE=load_settings
+# No task worker runs beside the test: a document not yet rendered ahead is rendered during its
+# first request (the warm-up) and stored, then served stored by both workers (plans.prerender).
+export TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend
 export PYTHONPATH="$REPO_ROOT/scripts/load:$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export LOAD_TARGETS="$WORK/targets.json"
 
