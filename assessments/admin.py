@@ -50,6 +50,7 @@ from assessments.resources import (  # the score import and export (ScoreAdmin)
 from assessments.services import (
     STALE_EDIT_MESSAGE,
     EditConflict,
+    aggregates_refresh,
     assessment_refresh,
     assessment_save_scores,
 )
@@ -498,6 +499,11 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             assessment_save_scores(assessment=obj, values=values, user=request.user)
         else:
             assessment_refresh(assessment=obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The year's national and provincial averages now, not at the next page that reads them.
+        aggregates_refresh(fiscal_year=form.instance.fiscal_year, province=form.instance.agency.province)
 
     def related_history(self, request, object_id):
         records = Score.history.filter(assessment_id=object_id).select_related("item", "history_user")

@@ -531,3 +531,51 @@ def phrases_for(fiscal_year):
         if phrase.code not in phrases or phrase.fiscal_year_id is not None:
             phrases[phrase.code] = phrase
     return phrases
+
+
+class AggregateScore(models.Model):
+    """The year's averages of one figure (the overall score, or an indicator) over every agency of
+    the nation, of a province, or of a peer group (same province and agency type), as the
+    comparison pages and the analysis report quote them. Derived data: written only by
+    services.aggregates_refresh after an import, a score edit or the demo data; never by hand."""
+
+    class Scope(models.TextChoices):
+        NATIONAL = "national", "ทั้งประเทศ"
+        PROVINCE = "province", "จังหวัด"
+        PEER = "peer", "กลุ่มเดียวกัน (จังหวัดและประเภทเดียวกัน)"
+
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.CASCADE, related_name="aggregates", verbose_name="ปีงบประมาณ"
+    )
+    scope = models.CharField("ขอบเขต", max_length=16, choices=Scope.choices)
+    province = models.CharField("จังหวัด", max_length=100, blank=True)
+    agency_type = models.CharField("ประเภทหน่วยงาน", max_length=32, blank=True)
+    # The year's overall item (figures: Assessment.overall) or one of its indicators (official Score rows).
+    item = models.ForeignKey(FrameworkItem, on_delete=models.CASCADE, related_name="+", verbose_name="รายการ")
+    # The exact sum: the mean is total / count, computed in Decimal when read.
+    total = models.DecimalField("ผลรวมคะแนน", max_digits=16, decimal_places=4)
+    count = models.PositiveIntegerField("จำนวนหน่วยงาน")
+    # Indicator: scores of 85 or more; overall: assessments whose level is a passing level.
+    pass_count = models.PositiveIntegerField("จำนวนที่ผ่านเกณฑ์")
+
+    class Meta:
+        verbose_name = "ค่าเฉลี่ยคะแนน"
+        verbose_name_plural = "ค่าเฉลี่ยคะแนน"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "province", "agency_type", "scope", "item"], name="unique_aggregate_per_group"
+            ),
+        ]
+
+    def __str__(self):
+        where = " ".join(filter(None, [self.get_scope_display(), self.province, self.agency_type]))
+        return f"{where} {self.item_id}: {self.mean}"
+
+    @property
+    def mean(self):
+        return self.total / self.count if self.count else None
+
+    @property
+    def pass_rate(self):
+        """Share passing, in percent (unrounded)."""
+        return Decimal(100) * self.pass_count / self.count if self.count else None
