@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
@@ -36,7 +37,6 @@ from assessments.models import (
     Score,
     agencies_for,
     compute_assessment,
-    has_role,
 )
 from assessments.resources import (  # the score import and export (ScoreAdmin)
     LISTED_PROBLEMS,
@@ -60,6 +60,21 @@ from ita_portal.uploads import validate_emblem, with_random_name
 STAFF = Membership.Role.STAFF
 
 
+def _memberships(request):
+    """The user's (role, agency id) pairs, read once per request: the admin asks its permission
+    questions dozens of times per page (sidebar, buttons, each registered model)."""
+    cached = getattr(request, "_ita_memberships", None)
+    if cached is None:
+        cached = request._ita_memberships = set(
+            Membership.objects.filter(user=request.user).values_list("role", "agency_id")
+        )
+    return cached
+
+
+def _is_staff_somewhere(request):
+    return any(role == STAFF for role, _ in _memberships(request))
+
+
 class AgencyScopedAdmin(admin.ModelAdmin):
     """Rows are visible to members of their agency (and provincial officers of its
     province) and editable by the agency's staff; superusers see everything.
@@ -80,7 +95,7 @@ class AgencyScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{f"{self.agency_path}__in": agencies_for(request.user)})
 
     def _is_member(self, request):
-        return Membership.objects.filter(user=request.user).exists()
+        return bool(_memberships(request))
 
     def has_module_permission(self, request):
         return request.user.is_active and (request.user.is_superuser or self._is_member(request))
@@ -96,11 +111,11 @@ class AgencyScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return Membership.objects.filter(user=request.user, role=STAFF).exists()
-        return has_role(request.user, self._agency_id(obj), STAFF)
+            return _is_staff_somewhere(request)
+        return (STAFF, self._agency_id(obj)) in _memberships(request)
 
     def has_add_permission(self, request):
-        return request.user.is_superuser or Membership.objects.filter(user=request.user, role=STAFF).exists()
+        return request.user.is_superuser or _is_staff_somewhere(request)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
@@ -329,6 +344,22 @@ def score_field_name(code, part):
     return "score_" + code.replace(".", "_") + (f"__{part}" if part else "")
 
 
+class ScoreInput(forms.TextInput):
+    """The score box, rendered as Django's template would (type, name, value, attributes) but without
+    the template engine: a score page has about ninety of them, which cost more than the rest of
+    the page together."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = {"value": widget["value"]} if widget["value"] is not None else {}
+        attrs = "".join(
+            format_html(" {}", key) if value is True else format_html(' {}="{}"', key, value)
+            for key, value in {**shown, **widget["attrs"]}.items()
+            if value is not False
+        )
+        return format_html('<input type="{}" name="{}"{}>', widget["type"], widget["name"], mark_safe(attrs))
+
+
 class ScoreField(forms.CharField):
     """A score read by scoring.parse_score, the import's parser too; errors name the item in Thai."""
 
@@ -477,7 +508,7 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
                 attrs[score_field_name(item.code, part)] = ScoreField(
                     item_label=label,
                     label=PART_LABELS[part],
-                    widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6, "class": "score-input"}),
+                    widget=ScoreInput(attrs={"inputmode": "decimal", "size": 6, "class": "score-input"}),
                 )
         return type("AssessmentScoresForm", (base,), attrs)
 
@@ -594,14 +625,14 @@ class AgencyAdmin(admin.ModelAdmin):
     def has_module_permission(self, request):
         # The login page lists apps for the anonymous visitor too: no Membership query for them.
         return request.user.is_active and (
-            request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
+            request.user.is_superuser or bool(_memberships(request))
         )
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return Membership.objects.filter(user=request.user).exists()
+            return bool(_memberships(request))
         return agencies_for(request.user).filter(pk=obj.pk).exists()
 
 
@@ -737,7 +768,7 @@ class ScoreAdmin(ImportExportMixin, AgencyScopedAdmin):
         return False
 
     def has_import_permission(self, request):
-        return request.user.is_superuser or Membership.objects.filter(user=request.user, role=STAFF).exists()
+        return request.user.is_superuser or _is_staff_somewhere(request)
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
