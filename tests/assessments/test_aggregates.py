@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, DecimalField, Q
 from django.urls import reverse
 
 from assessments import comparison
-from assessments.models import AggregateScore, Agency, Assessment, FiscalYear, FrameworkItem, Score
+from assessments.models import Agency, AggregateScore, Assessment, FiscalYear, FrameworkItem, Score
 from assessments.services import aggregates_refresh, assessment_refresh
 from tests.assessments.test_admin_import import HEADER, confirm, upload
 from tests.conftest import make_assessment
