@@ -397,6 +397,31 @@ class AssessmentForm(LoadedVersionForm):
         }
 
 
+_score_fields_cache = {}
+
+
+def score_fields(items):
+    """The score fields of a framework: {field name: ScoreField}. Built once per version of the
+    framework (its items' codes, labels and parts) and shared: a form copies its fields from the
+    class on every instance, and a year has about ninety of them."""
+    key = tuple((item.code, item.label, item.has_parts) for item in items)
+    fields = _score_fields_cache.get(key)
+    if fields is None:
+        fields = {}
+        for item in items:
+            for part in item_parts(item):
+                label = item.label if not part else f"{item.code} {PART_LABELS[part]}"
+                fields[score_field_name(item.code, part)] = ScoreField(
+                    item_label=label,
+                    label=PART_LABELS[part],
+                    widget=ScoreInput(attrs={"inputmode": "decimal", "size": 6, "class": "score-input"}),
+                )
+        if len(_score_fields_cache) > 50:  # frameworks edited many times in one process
+            _score_fields_cache.clear()
+        _score_fields_cache[key] = fields
+    return fields
+
+
 def item_parts(item):
     return ("", "public", "survey") if item.has_parts else ("",)
 
@@ -501,16 +526,7 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
         if fiscal_year is None:
             return base
         items = list(FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order"))
-        attrs = {"score_items": items}
-        for item in items:
-            for part in item_parts(item):
-                label = item.label if not part else f"{item.code} {PART_LABELS[part]}"
-                attrs[score_field_name(item.code, part)] = ScoreField(
-                    item_label=label,
-                    label=PART_LABELS[part],
-                    widget=ScoreInput(attrs={"inputmode": "decimal", "size": 6, "class": "score-input"}),
-                )
-        return type("AssessmentScoresForm", (base,), attrs)
+        return type("AssessmentScoresForm", (base,), {"score_items": items, **score_fields(items)})
 
     def get_changeform_initial_data(self, request):
         return {k: v for k, v in request.GET.items() if k in ("agency", "fiscal_year")}

@@ -173,9 +173,11 @@ def agency_compare(request, code, year):
     # The level is already stored on the assessment: no level rules needed here.
     result = compute_assessment(assessment, rules=[])
     values = {code: figure.value for code, figure in result.figures.items()}
-    indicators = comparison.indicator_comparisons(agency, frame, values)
+    stats = comparison.group_aggregates([assessment.fiscal_year], agency.province, agency.agency_type)
+    published = {code for code, figure in result.figures.items() if figure.official is not None}
+    indicators = comparison.indicator_comparisons(agency, frame, values, stats, published)
     tools = comparison.tool_comparisons(frame, values, indicators)
-    overall = comparison.overall_comparison(assessment)
+    overall = comparison.overall_comparison(assessment, stats)
     years = list(agency.assessments.order_by("-fiscal_year__year").values_list("fiscal_year__year", flat=True))
     return render(
         request,

@@ -266,17 +266,19 @@ def _above(values, item_field, value_field):
     return condition
 
 
-def indicator_comparisons(agency, frame, values):
+def indicator_comparisons(agency, frame, values, stats=None, published=None):
     """Per indicator: the agency's score (`values`: code → Decimal), the averages of its peer group
     (same type, same province), its province and the nation (stored, see group_aggregates), and its
     rank (1 + number of higher scores) in the peer group and nationally.
 
     Four small queries: the stored averages, the higher scores of the nation (the year's indicator
     Score rows, no join), those of the peer group (starting from its assessments, a few hundred),
-    and which indicators the agency has a Score row for."""
+    and which indicators the agency has a Score row for. `stats` (group_aggregates of the year) and
+    `published` (codes of the agency's official figures) save their query when the caller has them."""
     fiscal_year = frame.fiscal_year
     own = {i.item_id: values.get(i.code) for i in frame.indicators}
-    stats = group_aggregates([fiscal_year], agency.province, agency.agency_type)
+    if stats is None:
+        stats = group_aggregates([fiscal_year], agency.province, agency.agency_type)
     national_higher = dict(
         Score.objects.filter(_above(own, "item_id", "value"), part="")
         .values_list("item_id")
@@ -295,11 +297,14 @@ def indicator_comparisons(agency, frame, values):
         .annotate(n=Count("pk"))
         .order_by()
     )
-    own_rows = set(
-        Score.objects.filter(
-            assessment__agency=agency, assessment__fiscal_year=fiscal_year, item_id__in=frame.indicator_ids, part=""
-        ).values_list("item_id", flat=True)
-    )
+    if published is not None:
+        own_rows = {i.item_id for i in frame.indicators if i.code in published}
+    else:
+        own_rows = set(
+            Score.objects.filter(
+                assessment__agency=agency, assessment__fiscal_year=fiscal_year, item_id__in=frame.indicator_ids, part=""
+            ).values_list("item_id", flat=True)
+        )
     result = []
     for indicator in frame.indicators:
         figures = _figures(stats, fiscal_year.pk, indicator.item_id)
@@ -324,12 +329,13 @@ def indicator_comparisons(agency, frame, values):
     return result
 
 
-def overall_comparison(assessment):
+def overall_comparison(assessment, stats=None):
     """The overall score against the peer group, the province and the nation (stored averages), with
     its ranks (one count over the year's higher Assessment.overall)."""
     agency = assessment.agency
     fiscal_year = assessment.fiscal_year
-    stats = group_aggregates([fiscal_year], agency.province, agency.agency_type)
+    if stats is None:
+        stats = group_aggregates([fiscal_year], agency.province, agency.agency_type)
     figures = _figures(stats, fiscal_year.pk, "overall")
     value = assessment.overall
     ranked = value is not None

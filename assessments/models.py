@@ -313,10 +313,22 @@ class Score(models.Model):
 
 
 def framework_nodes(fiscal_year):
-    """The year's framework as scoring nodes, in one query."""
+    """The year's framework as scoring nodes, in one query (plain rows, as FrameworkItem.as_node
+    builds them: model instances would cost more than the scoring itself on every page)."""
+    from assessments import scoring
 
-    items = FrameworkItem.objects.filter(fiscal_year=fiscal_year).select_related("parent").order_by("order")
-    return [item.as_node() for item in items]
+    rows = (
+        FrameworkItem.objects.filter(fiscal_year=fiscal_year)
+        .order_by("order")
+        .values_list("code", "kind", "name", "parent__code", "order", "weight", "counts_for_level", "has_parts")
+    )
+    return [
+        scoring.Node(
+            code=code, kind=kind, name=name, parent=parent, order=order, weight=weight,
+            counts_for_level=counts_for_level, has_parts=has_parts,
+        )
+        for code, kind, name, parent, order, weight, counts_for_level, has_parts in rows
+    ]
 
 
 def level_rule_specs(fiscal_year):
