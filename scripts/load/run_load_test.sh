@@ -12,7 +12,8 @@
 #    on 127.0.0.1 with production settings (DJANGO_DEBUG=0, manifest static files);
 # 5. renders the measured PDFs once on each worker (the PDF cache is per process);
 # 6. runs locust headless for LOAD_RUN_TIME (2m) with LOAD_USERS (50) users spawned at
-#    LOAD_SPAWN_RATE (10/s): each logs in once, then browses with 1–5 s of think time;
+#    LOAD_SPAWN_RATE (2/s: the 50 log-ins spread over 25 s, as people arrive, not all in one
+#    second) : each logs in once, then browses with 1–5 s of think time;
 # 7. prints (summary.py) p50 and p95 per page and for logging in, each page's Python cost (the
 #    CPU time gunicorn spent on it, logged by scripts/load/cpu_timing.py), the goals and whether
 #    each was met, then where the CPU went and the load average;
@@ -34,7 +35,7 @@ LOAD_VENV=${LOAD_VENV:-$REPO_ROOT/.venv-load}
 RESULTS=${LOAD_RESULTS:-$REPO_ROOT/test-artifacts/load}
 RUN_TIME=${LOAD_RUN_TIME:-2m}
 USERS=${LOAD_USERS:-50}
-SPAWN_RATE=${LOAD_SPAWN_RATE:-10}
+SPAWN_RATE=${LOAD_SPAWN_RATE:-2}
 AGENCIES=${LOAD_AGENCIES:-8317}
 YEARS=${LOAD_YEARS:-2563-2568}
 
