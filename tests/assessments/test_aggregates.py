@@ -210,3 +210,20 @@ def test_it_gives_the_analysis_report_the_stored_province_and_national_averages(
     assert AggregateScore.objects.filter(fiscal_year=year, scope=Scope.NATIONAL).count() == (
         FrameworkItem.objects.filter(fiscal_year=year, kind__in=["overall", "indicator"]).count()
     )
+
+
+def test_it_computes_a_province_without_scores_once_not_on_every_page(year):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lone = agency("T001", Agency.Type.SAO, "ตาก")
+    Assessment.objects.create(agency=lone, fiscal_year=year)  # no score yet
+    comparison.group_aggregates([year], "ตาก", Agency.Type.SAO)
+    marker = stored(year, Scope.PROVINCE, "overall", "ตาก")
+    assert (marker.count, marker.mean) == (0, None)
+
+    with CaptureQueriesContext(connection) as captured:
+        stats = comparison.group_aggregates([year], "ตาก", Agency.Type.SAO)
+
+    assert len(captured.captured_queries) == 1
+    assert stats[(year.pk, Scope.NATIONAL, "overall")].count == 5
