@@ -266,25 +266,57 @@ def _above(values, item_field, value_field):
     return condition
 
 
+def _national_higher(own, stats, fiscal_year_id):
+    """Per indicator item: how many of the year's official scores are above the agency's own.
+
+    Counted on the score index (item, value), on the shorter side of the agency's score: the
+    scores above it when it is at or above the national mean, else those at or below it, taken
+    from the stored count of the item's scores (at 8,317 agencies a count of every higher score
+    cost about 30 ms of PostgreSQL per page; most agencies sit near the top)."""
+    above, below = {}, {}
+    for item_id, value in own.items():
+        if value is None:
+            continue
+        row = stats.get((fiscal_year_id, AggregateScore.Scope.NATIONAL, item_id))
+        if row is None or row.mean is None or value >= row.mean:
+            above[item_id] = value
+        else:
+            below[item_id] = value
+    higher = {}
+    if above:
+        higher.update(
+            Score.objects.filter(_above(above, "item_id", "value"), part="")
+            .values_list("item_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    if below:
+        not_above = Q(pk__in=[])
+        for item_id, value in below.items():
+            not_above |= Q(item_id=item_id, value__lte=value)
+        at_or_below = dict(
+            Score.objects.filter(not_above, part="").values_list("item_id").annotate(n=Count("pk")).order_by()
+        )
+        for item_id in below:
+            total = stats[(fiscal_year_id, AggregateScore.Scope.NATIONAL, item_id)].count
+            higher[item_id] = max(0, total - at_or_below.get(item_id, 0))
+    return higher
+
+
 def indicator_comparisons(agency, frame, values, stats=None, published=None):
     """Per indicator: the agency's score (`values`: code → Decimal), the averages of its peer group
     (same type, same province), its province and the nation (stored, see group_aggregates), and its
     rank (1 + number of higher scores) in the peer group and nationally.
 
-    Four small queries: the stored averages, the higher scores of the nation (the year's indicator
-    Score rows, no join), those of the peer group (starting from its assessments, a few hundred),
-    and which indicators the agency has a Score row for. `stats` (group_aggregates of the year) and
+    A few small queries: the stored averages, the higher scores of the nation (_national_higher),
+    those of the peer group (starting from its assessments, a few hundred), and which indicators
+    the agency has a Score row for. `stats` (group_aggregates of the year) and
     `published` (codes of the agency's official figures) save their query when the caller has them."""
     fiscal_year = frame.fiscal_year
     own = {i.item_id: values.get(i.code) for i in frame.indicators}
     if stats is None:
         stats = group_aggregates([fiscal_year], agency.province, agency.agency_type)
-    national_higher = dict(
-        Score.objects.filter(_above(own, "item_id", "value"), part="")
-        .values_list("item_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    national_higher = _national_higher(own, stats, fiscal_year.pk)
     peer_higher = dict(
         Assessment.objects.filter(
             _above(own, "scores__item_id", "scores__value"),

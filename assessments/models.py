@@ -295,6 +295,8 @@ class Score(models.Model):
     class Meta:
         verbose_name = "คะแนน"
         verbose_name_plural = "คะแนน"
+        # Ranks: how many scores of an indicator lie above (or at or below) a value, from the index alone.
+        indexes = [models.Index(fields=["item", "value"], condition=models.Q(part=""), name="score_item_value_whole")]
         constraints = [
             models.UniqueConstraint(fields=["assessment", "item", "part"], name="unique_score_per_item_part"),
             models.CheckConstraint(

@@ -180,6 +180,13 @@ def test_it_shows_the_stored_figures_and_the_ranks_on_the_agency_comparison_page
     )
     assert (first.peer, first.peer_count, first.peer_rank) == (Decimal("84.675"), 2, 1)
     assert (comparison.scoring.round2(first.province), first.province_count) == (Decimal("89.78"), 3)
+    tenth = rows["10"]  # 85.00, below the national mean 88: ranked from the scores at or below it
+    assert (tenth.value, tenth.national, tenth.national_rank, tenth.national_count) == (
+        Decimal("85.00"), Decimal("88"), 3, 5,  # below 90 (A002) and 100 (A003), tied with B002
+    )
+    for code, row in rows.items():
+        higher = Score.objects.filter(item__fiscal_year=year, item__code=code, part="", value__gt=row.value).count()
+        assert row.national_rank == higher + 1, code
     overall = response.context["overall"]
     expected = old_way(year, "overall")
     assert overall.national == expected["mean"]
