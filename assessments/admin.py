@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -40,7 +41,6 @@ from assessments.models import (
     Score,
     agencies_for,
     compute_assessment,
-    has_role,
 )
 from assessments.resources import (  # the score import and export (ScoreAdmin)
     LISTED_PROBLEMS,
@@ -54,6 +54,7 @@ from assessments.resources import (  # the score import and export (ScoreAdmin)
 from assessments.services import (
     STALE_EDIT_MESSAGE,
     EditConflict,
+    aggregates_refresh,
     assessment_refresh,
     assessment_save_scores,
 )
@@ -62,6 +63,21 @@ from ita_portal.thai import format_score, thai_date_short
 from ita_portal.uploads import validate_emblem, with_random_name
 
 STAFF = Membership.Role.STAFF
+
+
+def _memberships(request):
+    """The user's (role, agency id) pairs, read once per request: the admin asks its permission
+    questions dozens of times per page (sidebar, buttons, each registered model)."""
+    cached = getattr(request, "_ita_memberships", None)
+    if cached is None:
+        cached = request._ita_memberships = set(
+            Membership.objects.filter(user=request.user).values_list("role", "agency_id")
+        )
+    return cached
+
+
+def _is_staff_somewhere(request):
+    return any(role == STAFF for role, _ in _memberships(request))
 
 
 class AgencyScopedAdmin(admin.ModelAdmin):
@@ -84,7 +100,7 @@ class AgencyScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{f"{self.agency_path}__in": agencies_for(request.user)})
 
     def _is_member(self, request):
-        return Membership.objects.filter(user=request.user).exists()
+        return bool(_memberships(request))
 
     def has_module_permission(self, request):
         return request.user.is_active and (request.user.is_superuser or self._is_member(request))
@@ -100,11 +116,11 @@ class AgencyScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return Membership.objects.filter(user=request.user, role=STAFF).exists()
-        return has_role(request.user, self._agency_id(obj), STAFF)
+            return _is_staff_somewhere(request)
+        return (STAFF, self._agency_id(obj)) in _memberships(request)
 
     def has_add_permission(self, request):
-        return request.user.is_superuser or Membership.objects.filter(user=request.user, role=STAFF).exists()
+        return request.user.is_superuser or _is_staff_somewhere(request)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
@@ -355,6 +371,22 @@ def score_field_name(code, part):
     return "score_" + code.replace(".", "_") + (f"__{part}" if part else "")
 
 
+class ScoreInput(forms.TextInput):
+    """The score box, rendered as Django's template would (type, name, value, attributes) but without
+    the template engine: a score page has about ninety of them, which cost more than the rest of
+    the page together."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = {"value": widget["value"]} if widget["value"] is not None else {}
+        attrs = "".join(
+            format_html(" {}", key) if value is True else format_html(' {}="{}"', key, value)
+            for key, value in {**shown, **widget["attrs"]}.items()
+            if value is not False
+        )
+        return format_html('<input type="{}" name="{}"{}>', widget["type"], widget["name"], mark_safe(attrs))
+
+
 class ScoreField(forms.CharField):
     """A score read by scoring.parse_score, the import's parser too; errors name the item in Thai."""
 
@@ -421,6 +453,31 @@ def duplicate_assessment_message(existing):
         "หน่วยงานหนึ่งมีผลการประเมินได้ปีละหนึ่งรายการ กรุณาเปิดรายการนั้นเพื่อกรอกหรือแก้ไขคะแนน",
         existing.agency.name, existing.fiscal_year.year, url, existing,
     )
+
+
+_score_fields_cache = {}
+
+
+def score_fields(items):
+    """The score fields of a framework: {field name: ScoreField}. Built once per version of the
+    framework (its items' codes, labels and parts) and shared: a form copies its fields from the
+    class on every instance, and a year has about ninety of them."""
+    key = tuple((item.code, item.label, item.has_parts) for item in items)
+    fields = _score_fields_cache.get(key)
+    if fields is None:
+        fields = {}
+        for item in items:
+            for part in item_parts(item):
+                label = item.label if not part else f"{item.code} {PART_LABELS[part]}"
+                fields[score_field_name(item.code, part)] = ScoreField(
+                    item_label=label,
+                    label=PART_LABELS[part],
+                    widget=ScoreInput(attrs={"inputmode": "decimal", "size": 6, "class": "score-input"}),
+                )
+        if len(_score_fields_cache) > 50:  # frameworks edited many times in one process
+            _score_fields_cache.clear()
+        _score_fields_cache[key] = fields
+    return fields
 
 
 def item_parts(item):
@@ -527,16 +584,7 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
         if fiscal_year is None:
             return base
         items = list(FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order"))
-        attrs = {"score_items": items}
-        for item in items:
-            for part in item_parts(item):
-                label = item.label if not part else f"{item.code} {PART_LABELS[part]}"
-                attrs[score_field_name(item.code, part)] = ScoreField(
-                    item_label=label,
-                    label=PART_LABELS[part],
-                    widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6, "class": "score-input"}),
-                )
-        return type("AssessmentScoresForm", (base,), attrs)
+        return type("AssessmentScoresForm", (base,), {"score_items": items, **score_fields(items)})
 
     def get_changeform_initial_data(self, request):
         return {k: v for k, v in request.GET.items() if k in ("agency", "fiscal_year")}
@@ -556,6 +604,11 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             assessment_save_scores(assessment=obj, values=values, user=request.user)
         else:
             assessment_refresh(assessment=obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The year's national and provincial averages now, not at the next page that reads them.
+        aggregates_refresh(fiscal_year=form.instance.fiscal_year, province=form.instance.agency.province)
 
     def related_history(self, request, object_id):
         records = Score.history.filter(assessment_id=object_id).select_related(
@@ -716,14 +769,14 @@ class AgencyAdmin(admin.ModelAdmin):
     def has_module_permission(self, request):
         # The login page lists apps for the anonymous visitor too: no Membership query for them.
         return request.user.is_active and (
-            request.user.is_superuser or Membership.objects.filter(user=request.user).exists()
+            request.user.is_superuser or bool(_memberships(request))
         )
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return Membership.objects.filter(user=request.user).exists()
+            return bool(_memberships(request))
         return agencies_for(request.user).filter(pk=obj.pk).exists()
 
     readonly_fields = ["signing_password_status"]
@@ -888,7 +941,7 @@ class ScoreAdmin(ImportExportMixin, AgencyScopedAdmin):
         return False
 
     def has_import_permission(self, request):
-        return request.user.is_superuser or Membership.objects.filter(user=request.user, role=STAFF).exists()
+        return request.user.is_superuser or _is_staff_somewhere(request)
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)

@@ -1,11 +1,12 @@
 import re
 from decimal import Decimal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from assessments import comparison, scoring
 from assessments.charts import PALETTE, Series, line_chart
@@ -73,6 +74,14 @@ def _sort_links(base, sort):
     return links
 
 
+def _url_maker(name, *args):
+    """A function value → URL of the view `name`, with `value` in place of the None in `args`:
+    reverse() once, then filled in per row (a table page would otherwise resolve 150 URLs)."""
+    marker = "9876543210"  # digits: fits str and int path converters
+    pattern = reverse(name, args=[marker if a is None else a for a in args])
+    return lambda value: pattern.replace(marker, quote(str(value), safe="!$&'()*+,;=/~:@"))
+
+
 def _sort_options():
     options = []
     for column, label, high_first in COLUMNS:
@@ -104,13 +113,21 @@ def province_table(request):
     frame = comparison.year_frame(fiscal_year)
     sort = comparison.normalise_sort(request.GET.get("sort"), frame)
     rows = comparison.province_table(scope, province, frame, sort)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(rows, PAGE_SIZE)
+    # The number of rows without the annotations (tool scores, plans) the page's rows carry.
+    paginator.count = scope.filter(province=province).count()
+    page = paginator.get_page(request.GET.get("page"))
     statuses = dict(Plan.Status.choices)
     agencies = list(page.object_list)
+    compare_url = _url_maker("assessments:compare_agency", None, fiscal_year.year)
+    trend_url = _url_maker("assessments:compare_trend", None)
+    plan_url = _url_maker("plans:detail", None)
     for agency in agencies:
         agency.plan_label = statuses.get(agency.plan_status, "")
         agency.triage = scoring.triage_of(agency.overall)
         agency.type_short = TYPE_SHORT.get(agency.agency_type, agency.get_agency_type_display())
+        agency.compare_url, agency.trend_url = compare_url(agency.code), trend_url(agency.code)
+        agency.plan_url = plan_url(agency.plan_id) if agency.plan_id else ""
     base = {"province": province, "year": fiscal_year.year}
     return render(
         request,
@@ -156,9 +173,11 @@ def agency_compare(request, code, year):
     # The level is already stored on the assessment: no level rules needed here.
     result = compute_assessment(assessment, rules=[])
     values = {code: figure.value for code, figure in result.figures.items()}
-    indicators = comparison.indicator_comparisons(agency, frame, values)
+    stats = comparison.group_aggregates([assessment.fiscal_year], agency.province, agency.agency_type)
+    published = {code for code, figure in result.figures.items() if figure.official is not None}
+    indicators = comparison.indicator_comparisons(agency, frame, values, stats, published)
     tools = comparison.tool_comparisons(frame, values, indicators)
-    overall = comparison.overall_comparison(assessment)
+    overall = comparison.overall_comparison(assessment, stats)
     years = list(agency.assessments.order_by("-fiscal_year__year").values_list("fiscal_year__year", flat=True))
     return render(
         request,

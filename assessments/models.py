@@ -354,6 +354,8 @@ class Score(models.Model):
     class Meta:
         verbose_name = "คะแนน"
         verbose_name_plural = "คะแนน"
+        # Ranks: how many scores of an indicator lie above (or at or below) a value, from the index alone.
+        indexes = [models.Index(fields=["item", "value"], condition=models.Q(part=""), name="score_item_value_whole")]
         constraints = [
             models.UniqueConstraint(fields=["assessment", "item", "part"], name="unique_score_per_item_part"),
             models.CheckConstraint(
@@ -415,10 +417,22 @@ def record_score_changes(changes, *, user=None, batch=None, when=None):
 
 
 def framework_nodes(fiscal_year):
-    """The year's framework as scoring nodes, in one query."""
+    """The year's framework as scoring nodes, in one query (plain rows, as FrameworkItem.as_node
+    builds them: model instances would cost more than the scoring itself on every page)."""
+    from assessments import scoring
 
-    items = FrameworkItem.objects.filter(fiscal_year=fiscal_year).select_related("parent").order_by("order")
-    return [item.as_node() for item in items]
+    rows = (
+        FrameworkItem.objects.filter(fiscal_year=fiscal_year)
+        .order_by("order")
+        .values_list("code", "kind", "name", "parent__code", "order", "weight", "counts_for_level", "has_parts")
+    )
+    return [
+        scoring.Node(
+            code=code, kind=kind, name=name, parent=parent, order=order, weight=weight,
+            counts_for_level=counts_for_level, has_parts=has_parts,
+        )
+        for code, kind, name, parent, order, weight, counts_for_level, has_parts in rows
+    ]
 
 
 def level_rule_specs(fiscal_year):
@@ -633,3 +647,51 @@ def phrases_for(fiscal_year):
         if phrase.code not in phrases or phrase.fiscal_year_id is not None:
             phrases[phrase.code] = phrase
     return phrases
+
+
+class AggregateScore(models.Model):
+    """The year's averages of one figure (the overall score, or an indicator) over every agency of
+    the nation, of a province, or of a peer group (same province and agency type), as the
+    comparison pages and the analysis report quote them. Derived data: written only by
+    services.aggregates_refresh after an import, a score edit or the demo data; never by hand."""
+
+    class Scope(models.TextChoices):
+        NATIONAL = "national", "ทั้งประเทศ"
+        PROVINCE = "province", "จังหวัด"
+        PEER = "peer", "กลุ่มเดียวกัน (จังหวัดและประเภทเดียวกัน)"
+
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.CASCADE, related_name="aggregates", verbose_name="ปีงบประมาณ"
+    )
+    scope = models.CharField("ขอบเขต", max_length=16, choices=Scope.choices)
+    province = models.CharField("จังหวัด", max_length=100, blank=True)
+    agency_type = models.CharField("ประเภทหน่วยงาน", max_length=32, blank=True)
+    # The year's overall item (figures: Assessment.overall) or one of its indicators (official Score rows).
+    item = models.ForeignKey(FrameworkItem, on_delete=models.CASCADE, related_name="+", verbose_name="รายการ")
+    # The exact sum: the mean is total / count, computed in Decimal when read.
+    total = models.DecimalField("ผลรวมคะแนน", max_digits=16, decimal_places=4)
+    count = models.PositiveIntegerField("จำนวนหน่วยงาน")
+    # Indicator: scores of 85 or more; overall: assessments whose level is a passing level.
+    pass_count = models.PositiveIntegerField("จำนวนที่ผ่านเกณฑ์")
+
+    class Meta:
+        verbose_name = "ค่าเฉลี่ยคะแนน"
+        verbose_name_plural = "ค่าเฉลี่ยคะแนน"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "province", "agency_type", "scope", "item"], name="unique_aggregate_per_group"
+            ),
+        ]
+
+    def __str__(self):
+        where = " ".join(filter(None, [self.get_scope_display(), self.province, self.agency_type]))
+        return f"{where} {self.item_id}: {self.mean}"
+
+    @property
+    def mean(self):
+        return self.total / self.count if self.count else None
+
+    @property
+    def pass_rate(self):
+        """Share passing, in percent (unrounded)."""
+        return Decimal(100) * self.pass_count / self.count if self.count else None

@@ -1128,12 +1128,17 @@ def score_import_write(plan, *, user=None, batch=None):
         raise ValidationError(plan.errors)
     try:
         with _wide_sqlite_cache(), transaction.atomic():
-            return _write(plan, user=user, batch=batch)
+            report = _write(plan, user=user, batch=batch)
     except IntegrityError:
         logger.exception("score import: integrity error")
         raise ValidationError(
             "บันทึกไม่สำเร็จ: มีการบันทึกข้อมูลหน่วยงานหรือผลการประเมินเดียวกันพร้อมกัน กรุณานำเข้าใหม่อีกครั้ง"
         ) from None
+    if report.new or report.updated:  # the stored averages of the years written, once the write committed
+        from assessments.services import aggregates_refresh_years
+
+        aggregates_refresh_years(fiscal_years={plan.fiscal_years[year] for _, year in plan.figures})
+    return report
 
 
 @contextmanager

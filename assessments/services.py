@@ -2,11 +2,21 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, DecimalField, F, Q, Sum
 from simple_history.models import HistoricalRecords
 
 from assessments import scoring
-from assessments.models import Assessment, FrameworkItem, Score, compute_assessment, record_score_changes
+from assessments.models import (
+    Agency,
+    AggregateScore,
+    Assessment,
+    FiscalYear,
+    FrameworkItem,
+    LevelRule,
+    Score,
+    compute_assessment,
+    record_score_changes,
+)
 from assessments.scoring import score_problem  # noqa: F401 (the one rule; imported from here too)
 
 
@@ -24,6 +34,7 @@ def assessment_refresh(*, assessment, result=None):
     assessment.overall = overall
     assessment.level = result.level.name if result.level else ""
     assessment.urgent_indicator_count = urgent
+    aggregates_invalidate(fiscal_year_id=assessment.fiscal_year_id, agency_id=assessment.agency_id)
     return result
 
 
@@ -110,3 +121,124 @@ def _author(user):
         return user
     request = getattr(HistoricalRecords.context, "request", None)
     return getattr(request, "user", None)
+
+
+SUM = DecimalField(max_digits=16, decimal_places=4)
+
+
+@transaction.atomic
+def aggregates_refresh(*, fiscal_year, province=None):
+    """Recompute the year's AggregateScore rows: for the overall score (Assessment.overall) and each
+    indicator (its official Score row), the total, count and pass count over the nation, each
+    province and each peer group (same province and agency type). Two grouped queries, whatever
+    the number of agencies.
+
+    With `province`, only the national rows and that province's rows are recomputed (a score
+    edit changes nothing elsewhere); that province's overall row is written even when nothing is
+    scored there, so a year and province with rows are known to be computed.
+    Passing: an indicator at 85 or more (ผ่านเกณฑ์); an overall score whose level is a passing
+    level of the year (LevelRule.passed).
+    Called after an import commits, after a score is saved on the assessment page and by the demo
+    data commands; a year left without rows (see aggregates_invalidate) is computed by the first
+    page that reads it."""
+    if not isinstance(fiscal_year, FiscalYear):
+        fiscal_year = FiscalYear.objects.get(pk=fiscal_year)
+    items = dict(
+        FrameworkItem.objects.filter(fiscal_year=fiscal_year, kind__in=[scoring.OVERALL, scoring.INDICATOR])
+        .values_list("pk", "kind")
+    )
+    overall_item = next((pk for pk, kind in items.items() if kind == scoring.OVERALL), None)
+    indicators = [pk for pk, kind in items.items() if kind == scoring.INDICATOR]
+    passing = list(LevelRule.objects.filter(fiscal_year=fiscal_year, passed=True).values_list("name", flat=True))
+    Scope = AggregateScore.Scope
+    groups = {}  # (scope, province, agency type, item id) → [total, count, passed]
+    for item_id in items:
+        groups[(Scope.NATIONAL, "", "", item_id)] = [Decimal(0), 0, 0]
+    if province is not None and overall_item is not None:
+        groups[(Scope.PROVINCE, province, "", overall_item)] = [Decimal(0), 0, 0]
+    assessments = Assessment.objects.filter(fiscal_year=fiscal_year, overall__isnull=False)
+    scores = Score.objects.filter(item_id__in=indicators, part="")
+    rows = []
+    if overall_item is not None:
+        rows += [
+            (p, t, overall_item, total, n, passed)
+            for p, t, total, n, passed in _grouped(
+                assessments, ["agency__province", "agency__agency_type"], "overall", Q(level__in=passing), province
+            )
+        ]
+    rows += _grouped(
+        scores,
+        ["assessment__agency__province", "assessment__agency__agency_type", "item_id"],
+        "value",
+        Q(value__gte=scoring.PASS_MARK),
+        province,
+    )
+    for p, t, item_id, total, n, passed in rows:
+        for key in ((Scope.PROVINCE, p, "", item_id), (Scope.PEER, p, t, item_id)):
+            _add(groups, key, total, n, passed)
+    if province is None:
+        for (scope, _p, _t, item_id), (total, n, passed) in list(groups.items()):
+            if scope == Scope.PROVINCE:
+                _add(groups, (Scope.NATIONAL, "", "", item_id), total, n, passed)
+    else:
+        # The nation without the join to agencies: sums over the year's rows only.
+        if overall_item is not None:
+            national = assessments.aggregate(
+                total=Sum("overall", output_field=SUM), n=Count("pk"), passed=Count("pk", filter=Q(level__in=passing))
+            )
+            _add(groups, (Scope.NATIONAL, "", "", overall_item), national["total"] or 0, national["n"], national["passed"])
+        for item_id, total, n, passed in (
+            scores.values_list("item_id")
+            .annotate(total=Sum("value", output_field=SUM), n=Count("pk"), passed=Count("pk", filter=Q(value__gte=scoring.PASS_MARK)))
+            .order_by()
+        ):
+            _add(groups, (Scope.NATIONAL, "", "", item_id), total, n, passed)
+    stale = AggregateScore.objects.filter(fiscal_year=fiscal_year)
+    if province is not None:
+        stale = stale.filter(Q(scope=Scope.NATIONAL) | Q(province=province))
+    stale.delete()
+    # ignore_conflicts: two pages filling the same missing rows at once write the same figures.
+    AggregateScore.objects.bulk_create(
+        [
+            AggregateScore(
+                fiscal_year=fiscal_year, scope=scope, province=p, agency_type=t, item_id=item_id,
+                total=total, count=n, pass_count=passed,
+            )
+            for (scope, p, t, item_id), (total, n, passed) in groups.items()
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+
+
+def aggregates_refresh_years(*, fiscal_years):
+    """aggregates_refresh of each fiscal year (after an import, by the demo data commands)."""
+    for fiscal_year in sorted(fiscal_years, key=lambda fy: fy.year):
+        aggregates_refresh(fiscal_year=fiscal_year)
+
+
+def _grouped(queryset, keys, field, passing, province):
+    if province is not None:
+        queryset = queryset.filter(**{keys[0]: province})
+    return list(
+        queryset.values_list(*keys)
+        .annotate(total=Sum(field, output_field=SUM), n=Count("pk"), passed=Count("pk", filter=passing))
+        .order_by()
+    )
+
+
+def _add(groups, key, total, n, passed):
+    group = groups.setdefault(key, [Decimal(0), 0, 0])
+    group[0] += total
+    group[1] += n
+    group[2] += passed
+
+
+def aggregates_invalidate(*, fiscal_year_id, agency_id):
+    """Drop the year's national rows and the rows of the agency's province after one of its
+    assessments changed (one DELETE): the next page that reads them recomputes them
+    (aggregates_refresh with the province), so no page shows averages older than the scores."""
+    province = Agency.objects.filter(pk=agency_id).values("province")
+    AggregateScore.objects.filter(fiscal_year_id=fiscal_year_id).filter(
+        Q(scope=AggregateScore.Scope.NATIONAL) | Q(province__in=province)
+    ).delete()

@@ -10,7 +10,10 @@ Two kinds of user, each logged in through the portal's login form with its own a
 
 The run's targets (agency codes, record ids, accounts) come from the JSON file named by
 LOAD_TARGETS, written by run_load_test.sh. Requests are grouped by page, ids replaced by
-placeholders, so the statistics give one line per page.
+placeholders, so the statistics give one line per page. Each user logs in once, then browses with
+1–5 s of think time between pages. Every request carries its page name in an X-Load-Page header
+(the server logs its CPU time under that name, see cpu_timing.py), and every response time is
+written to LOAD_TIMINGS (name TAB milliseconds TAB 1 if it failed) for summary.py.
 
 `python locustfile.py warm HOST` (run by the script before the test) fetches each PDF first, so
 the measured downloads are the stored ones (rendered once, then served from the database by
@@ -26,12 +29,20 @@ import sys
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, between, events, task
 from locust.exception import StopUser
 
 TARGETS = json.loads(Path(os.environ["LOAD_TARGETS"]).read_text(encoding="utf-8")) if "LOAD_TARGETS" in os.environ else {}
+LOGIN_FORM, LOGIN_POST = "/accounts/login/ (form)", "/accounts/login/ (POST)"
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _numbers = {"staff": itertools.count(), "province": itertools.count()}
+_timings = open(os.environ["LOAD_TIMINGS"], "w", buffering=1, encoding="utf-8") if "LOAD_TIMINGS" in os.environ else None  # noqa: SIM115
+
+
+@events.request.add_listener
+def _record(request_type, name, response_time, response_length, exception=None, **kwargs):
+    if _timings is not None:
+        _timings.write(f"{name}\t{response_time:.1f}\t{1 if exception else 0}\n")
 
 
 def loopback_cookie_policy():
@@ -49,22 +60,23 @@ def next_account(kind):
 class PortalUser(FastHttpUser):
     abstract = True
     kind = ""
-    # Think time between pages: a busy office, far above the concurrency of one agency.
-    wait_time = between(1, 3)
+    # Think time between pages (reading, typing): 1–5 s, a busy office.
+    wait_time = between(1, 5)
 
     def on_start(self):
         self.client.cookiejar.set_policy(loopback_cookie_policy())
         self.login(next_account(self.kind))
 
     def login(self, username):
-        page = self.client.get("/accounts/login/", name="/accounts/login/ (form)")
+        page = self.client.get("/accounts/login/", name=LOGIN_FORM, headers={"X-Load-Page": LOGIN_FORM})
         match = CSRF_INPUT.search(page.text or "")
         if not match:
             raise StopUser("no CSRF token on the login page")
         with self.client.post(
             "/accounts/login/",
             data={"username": username, "password": TARGETS["password"], "csrfmiddlewaretoken": match.group(1), "next": "/"},
-            name="/accounts/login/ (POST)",
+            name=LOGIN_POST,
+            headers={"X-Load-Page": LOGIN_POST},
             catch_response=True,
         ) as response:
             # A successful login redirects to the home page; a refused one shows the form again.
@@ -73,14 +85,14 @@ class PortalUser(FastHttpUser):
                 raise StopUser(f"login refused for {username}")
 
     def page(self, path, name, *, expect=None):
-        with self.client.get(path, name=name, catch_response=True) as response:
+        with self.client.get(path, name=name, headers={"X-Load-Page": name}, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
             elif expect is not None and expect not in (response.text or ""):
                 response.failure(f"{name}: the page does not show {expect!r}")
 
     def pdf(self, path, name):
-        with self.client.get(path, name=name, catch_response=True) as response:
+        with self.client.get(path, name=name, headers={"X-Load-Page": name}, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
             elif not (response.content or b"").startswith(b"%PDF"):

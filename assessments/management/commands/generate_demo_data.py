@@ -33,6 +33,7 @@ from assessments.models import (
     framework_nodes,
     level_rule_specs,
 )
+from assessments.services import aggregates_refresh_years
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100.00")
@@ -419,6 +420,7 @@ class Command(BaseCommand):
             tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (Agency, Assessment, Score))
             with connection.cursor() as cursor:
                 cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {tables}")
+        aggregates_refresh_years(fiscal_years=fiscal_years.values())
         self.stdout.write(self.style.SUCCESS(f"เสร็จแล้วใน {time.monotonic() - started:.1f} วินาที"))
 
     def _delete(self, agencies):

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from assessments.models import Agency, Assessment, Membership
-from assessments.services import assessment_refresh
+from assessments.models import Agency, Assessment, FiscalYear, Membership
+from assessments.services import aggregates_refresh_years, assessment_refresh
 
 DEMO_PASSWORD = "ita-demo-2568"
 Role = Membership.Role
@@ -31,6 +31,7 @@ class Command(BaseCommand):
         call_command("loaddata", "fixtures/demo.json", verbosity=0)
         for assessment in Assessment.objects.select_related("fiscal_year"):
             assessment_refresh(assessment=assessment)
+        aggregates_refresh_years(fiscal_years=FiscalYear.objects.filter(assessments__isnull=False).distinct())
         users = self._users()
         self._plans(users)
         self.stdout.write(self.style.SUCCESS("ข้อมูลตัวอย่างพร้อมใช้งาน"))

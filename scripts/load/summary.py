@@ -1,0 +1,103 @@
+"""The load test's report: response times per page and for logging in, each page's Python cost,
+the goals and whether each was met (run_load_test.sh runs it after locust).
+
+    python summary.py TIMINGS CPU_LOG
+
+TIMINGS: one line per request from the locustfile (page TAB ms TAB failed); CPU_LOG: one line per
+request from cpu_timing.py (cpu ms TAB status TAB method TAB page). Exit status 3 when a goal
+was missed. Goals (environment variables): LOAD_P95_TARGET_MS (300) for every page view and for
+all of them together, LOAD_LOGIN_P95_TARGET_MS (1500) for the log-in POST (with its redirect
+to the home page), 0 errors, and LOAD_CPU_TARGET_MS (20) for the median Python cost of the
+heaviest pages (HEAVY below)."""
+
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+LOGIN_FORM, LOGIN_POST = "/accounts/login/ (form)", "/accounts/login/ (POST)"
+HEAVY = (
+    "/agencies/[code]/",
+    "/plans/[id]/",
+    "/plans/[id]/progress/",
+    "/compare/ (province table)",
+    "/compare/agency/[code]/[year]/",
+    "/compare/agency/[code]/trend/",
+    "/admin/assessments/assessment/[id]/change/",
+)
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (p in 0–100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def read(path, columns):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.count("\t") == columns - 1]
+
+
+def main():
+    timings_path, cpu_path = sys.argv[1:3]
+    page_target = float(os.environ.get("LOAD_P95_TARGET_MS", 300))
+    login_target = float(os.environ.get("LOAD_LOGIN_P95_TARGET_MS", 1500))
+    cpu_target = float(os.environ.get("LOAD_CPU_TARGET_MS", 20))
+
+    times, failures = defaultdict(list), defaultdict(int)
+    for name, ms, failed in read(timings_path, 3):
+        times[name].append(float(ms))
+        failures[name] += failed == "1"
+    cpu = defaultdict(list)
+    for ms, _status, method, name in read(cpu_path, 4):
+        # The log-in POST is followed by the home page it redirects to, sent with the same header.
+        if name == LOGIN_POST and method != "POST":
+            continue
+        cpu[name].append(float(ms))
+
+    logins = [LOGIN_FORM, LOGIN_POST]
+    pages = sorted(n for n in times if n not in logins)
+    width = max(len(n) for n in [*times, "page views, all together"])
+    print(f"| {'page':<{width}} | requests | errors | p50 ms | p95 ms | Python ms (median) | Python ms (p95) |")
+    print(f"|{'-' * (width + 2)}|---------:|-------:|-------:|-------:|-------------------:|----------------:|")
+
+    def line(name, values, errors, cpu_values):
+        python = (f"{statistics.median(cpu_values):>18.1f} | {percentile(cpu_values, 95):>15.1f}"
+                  if cpu_values else f"{'-':>18} | {'-':>15}")
+        print(f"| {name:<{width}} | {len(values):>8} | {errors:>6} | {percentile(values, 50):>6.0f} | "
+              f"{percentile(values, 95):>6.0f} | {python} |")
+
+    for name in pages:
+        line(name, times[name], failures[name], cpu.get(name, []))
+    views = [t for n in pages for t in times[n]]
+    line("page views, all together", views, sum(failures[n] for n in pages), [c for n in pages for c in cpu.get(n, [])])
+    for name in logins:
+        if name in times:
+            line(name, times[name], failures[name], cpu.get(name, []))
+
+    requests = sum(len(v) for v in times.values())
+    errors = sum(failures.values())
+    goals = []
+    slow = [n for n in pages if percentile(times[n], 95) > page_target]
+    goals.append((f"page views p95 ≤ {page_target:.0f} ms",
+                  f"{percentile(views, 95):.0f} ms all together" + (f"; over it: {', '.join(slow)}" if slow else ""),
+                  not slow and percentile(views, 95) <= page_target))
+    login = times.get(LOGIN_POST, [])
+    goals.append((f"log-in p95 ≤ {login_target / 1000:g} s",
+                  f"{percentile(login, 95):.0f} ms" if login else "no log-in measured",
+                  bool(login) and percentile(login, 95) <= login_target))
+    goals.append(("0 errors", f"{errors} of {requests} requests", errors == 0))
+    heavy = {n: statistics.median(cpu[n]) for n in HEAVY if cpu.get(n)}
+    costly = [f"{n} {ms:.1f} ms" for n, ms in heavy.items() if ms > cpu_target]
+    goals.append((f"Python ≤ {cpu_target:.0f} ms per heavy page (median)",
+                  f"highest {max(heavy.values()):.1f} ms" + (f"; over it: {', '.join(costly)}" if costly else "")
+                  if heavy else "not measured", bool(heavy) and not costly))
+    print()
+    for goal, measured, met in goals:
+        print(f"goal {goal}: {measured}: {'met' if met else 'MISSED'}")
+    return 0 if all(met for _, _, met in goals) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
