@@ -98,13 +98,20 @@ def plan_date_window(plan):
     return thai.fiscal_year_range(plan.target_year - 1)[0], thai.fiscal_year_range(plan.target_year)[1]
 
 
-def plan_date_problem(plan, value, label, today=None):
+def portal_today():
+    """Today in Asia/Bangkok: the one clock the date checks read (tests pin it to the demo's year)."""
+    return timezone.localdate()
+
+
+def plan_date_problem(plan, value, label, today=None, *, recent=False):
     """The Thai reason a date entered on a plan cannot be right (naming the field and what
     was entered, in BE), or None. Refused: more than a year after today, or outside
-    plan_date_window."""
+    plan_date_window; with `recent` (the announcement and meeting dates a signatory types in
+    now) also more than a year before today. A measure's deadline may lie further back: a
+    revision carries the deadlines of the year before, and they must stay editable."""
     if value is None:
         return None
-    today = today or timezone.localdate()
+    today = today or portal_today()
     entered = thai.thai_date(value, "arabic")
     if value > today + MAX_DATE_DISTANCE:
         return (f"{label}ต้องไม่เกินหนึ่งปีนับจากวันนี้ (กรอกมา {entered}) "
@@ -113,6 +120,9 @@ def plan_date_problem(plan, value, label, today=None):
     if not first <= value <= last:
         return (f"{label}ต้องอยู่ระหว่าง {thai.thai_date(first, 'arabic')} ถึง {thai.thai_date(last, 'arabic')} "
                 f"(ปีงบประมาณที่ประเมินและปีงบประมาณ {plan.target_year} ของแผน) แต่กรอกมา {entered}")
+    if recent and value < today - MAX_DATE_DISTANCE:
+        return (f"{label}ต้องไม่ย้อนหลังเกินหนึ่งปีนับจากวันนี้ (กรอกมา {entered}) "
+                "กรุณาตรวจสอบปี พ.ศ. อีกครั้ง")
     return None
 
 
@@ -495,13 +505,13 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         errors["signatory_position"] = "กรุณาระบุตำแหน่งผู้ลงนาม"
     if announced_on is None:
         errors["announced_on"] = "กรุณาระบุวันที่ประกาศ"
-    elif problem := plan_date_problem(plan, announced_on, "วันที่ประกาศ"):
+    elif problem := plan_date_problem(plan, announced_on, "วันที่ประกาศ", recent=True):
         errors["announced_on"] = problem
     if not meeting_number.strip():
         errors["meeting_number"] = "กรุณาระบุครั้งที่ประชุมคณะทำงาน เช่น 1/2568"
     if meeting_date is None:
         errors["meeting_date"] = "กรุณาระบุวันที่ประชุมคณะทำงาน"
-    elif problem := plan_date_problem(plan, meeting_date, "วันที่ประชุมคณะทำงาน"):
+    elif problem := plan_date_problem(plan, meeting_date, "วันที่ประชุมคณะทำงาน", recent=True):
         errors["meeting_date"] = problem
     elif announced_on is not None and meeting_date > announced_on:
         errors["meeting_date"] = "วันที่ประชุมต้องไม่หลังวันที่ประกาศ"

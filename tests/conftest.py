@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -5,6 +6,8 @@ import pytest
 from assessments.models import Agency, Assessment, FiscalYear, FrameworkItem, Score
 from assessments.services import assessment_refresh
 from tests.seed_figures import SEED_000
+
+DEMO_TODAY = datetime.date(2025, 10, 20)
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +24,14 @@ def _tasks_inline(settings):
     # Saving scores or a plan does not lay out its documents after commit (seconds each with
     # the immediate backend); tests/test_rendered_ahead.py turns it on.
     settings.DOCUMENTS_RENDER_AHEAD = False
+
+
+@pytest.fixture(autouse=True)
+def _demo_today(monkeypatch):
+    # The fixtures are FY2568 results and FY2569 plans, signed on 2 Oct 2568 (2025): the date
+    # checks (plans.services.portal_today) read "today" as a day of that season, so a date a
+    # year away from today stays refused without the suite expiring as the calendar moves on.
+    monkeypatch.setattr("plans.services.portal_today", lambda: DEMO_TODAY)
 
 
 @pytest.fixture(autouse=True)

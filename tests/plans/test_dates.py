@@ -157,3 +157,22 @@ def test_it_shows_a_stored_deadline_in_the_buddhist_era(client, plan, owner):
     assert '<option value="2569" selected>2569</option>' in year
     month = html[html.index(f'name="m{measure.pk}-deadline_1"'):]
     assert '<option value="9" selected>กันยายน</option>' in month[:month.index("</select>")]
+
+
+def test_it_refuses_a_sign_date_more_than_a_year_before_today_but_not_an_old_deadline(plan):
+    today = datetime.date(2026, 12, 6)
+    problem = plan_date_problem(plan, datetime.date(2025, 10, 2), "วันที่ประกาศ", today=today, recent=True)
+    assert problem.startswith("วันที่ประกาศต้องไม่ย้อนหลังเกินหนึ่งปีนับจากวันนี้") and "2 ตุลาคม พ.ศ. 2568" in problem
+    assert plan_date_problem(plan, datetime.date(2025, 12, 10), "วันที่ประกาศ", today=today, recent=True) is None
+    # A measure's deadline carried over by a revision stays editable.
+    assert plan_date_problem(plan, datetime.date(2025, 9, 30), "กำหนดแล้วเสร็จ", today=today) is None
+
+
+def test_it_refuses_a_sign_date_a_year_back_through_the_sign_page(client, approved, mayor, monkeypatch):
+    monkeypatch.setattr("plans.services.portal_today", lambda: datetime.date(2026, 12, 6))
+    client.force_login(mayor)
+    response = client.post(reverse("plans:sign", args=[approved.pk]), sign_form_data())
+    assert response.status_code == 200
+    assert "วันที่ประกาศต้องไม่ย้อนหลังเกินหนึ่งปีนับจากวันนี้" in response.content.decode()
+    approved.refresh_from_db()
+    assert approved.status == approved.Status.APPROVED
