@@ -484,8 +484,9 @@ def plan_approve(*, plan, user, comment="", expected_version=None):
 
 @transaction.atomic
 def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, meeting_number, meeting_date,
-              signature_image=None, expected_version=None):
-    """Sign the approved plan as the agency's announcement; it is locked from then on."""
+              signature_image=None, expected_version=None, today=None):
+    """Sign the approved plan as the agency's announcement; it is locked from then on.
+    `today` is the day the dates are judged from (the demo data, signed in October 2568, passes it)."""
     _require_role(user, plan, Role.SIGNATORY, action="ลงนามประกาศ")
     _require_status(plan, Status.APPROVED, action="ลงนามประกาศ")
     # Separation of duties: the approval that brought the plan here was not the signer's own,
@@ -505,13 +506,13 @@ def plan_sign(*, plan, user, signatory_name, signatory_position, announced_on, m
         errors["signatory_position"] = "กรุณาระบุตำแหน่งผู้ลงนาม"
     if announced_on is None:
         errors["announced_on"] = "กรุณาระบุวันที่ประกาศ"
-    elif problem := plan_date_problem(plan, announced_on, "วันที่ประกาศ", recent=True):
+    elif problem := plan_date_problem(plan, announced_on, "วันที่ประกาศ", today, recent=True):
         errors["announced_on"] = problem
     if not meeting_number.strip():
         errors["meeting_number"] = "กรุณาระบุครั้งที่ประชุมคณะทำงาน เช่น 1/2568"
     if meeting_date is None:
         errors["meeting_date"] = "กรุณาระบุวันที่ประชุมคณะทำงาน"
-    elif problem := plan_date_problem(plan, meeting_date, "วันที่ประชุมคณะทำงาน", recent=True):
+    elif problem := plan_date_problem(plan, meeting_date, "วันที่ประชุมคณะทำงาน", today, recent=True):
         errors["meeting_date"] = problem
     elif announced_on is not None and meeting_date > announced_on:
         errors["meeting_date"] = "วันที่ประชุมต้องไม่หลังวันที่ประกาศ"

@@ -96,6 +96,7 @@ class Command(BaseCommand):
                 announced_on=datetime.date(2025, 10, 2),
                 meeting_number="1/2568",
                 meeting_date=datetime.date(2025, 9, 16),
+                today=datetime.date(2025, 10, 2),  # the demo's story: signed in October 2568
             )
             for measure in plan.measures.all()[:4]:
                 services.progress_record(
