@@ -138,7 +138,7 @@ def build_analysis_docx(context, *, charts=True):
                 figure = r["figure"]
                 estimated = figure.official is None and figure.computed is not None
                 value = _score(figure.value, digits) + ("*" if estimated else "")
-                cells = [f"{r['code']} {r['name']}"]
+                cells = [f"{thai.in_digits(r['code'], digits)} {r['name']}"]
                 if has_parts:
                     cells += [_score(r["public"], digits), _score(r["survey"], digits)]
                 rows.append([*cells, value])

@@ -309,3 +309,18 @@ def test_it_follows_the_agencys_choice_of_arabic_digits_in_tables(client, owner,
     tools = data_rows(table_with_header(document, "เครื่องมือการประเมิน"))
     assert tools[0][2] == "98.58"
     assert "๙๒.๒๗" in texts(document)  # the running text stays in Thai digits, as in the PDF
+
+
+@pytest.mark.parametrize("kind", ["plan", "announcement", "progress"])
+def test_it_prints_no_arabic_digit_in_the_word_copies_of_the_plan(client, owner, signed, kind):
+    # The PDFs print every code and figure in Thai digits (O๒๘, i๑); the Word copy must too.
+    # The signed announcement's copy names the portal's address in its notice, so only the
+    # body text and tables are read.
+    document = download(client, owner, reverse("plans:document_docx", args=[signed.pk, kind]))
+    arabic = [line for line in texts(document).splitlines() if re.search("[0-9]", line) and "http" not in line]
+    assert not arabic, arabic[:5]
+
+
+def test_it_prints_no_arabic_digit_in_the_word_copy_of_the_analysis(analysis):
+    arabic = [line for line in texts(analysis).splitlines() if re.search("[0-9]", line)]
+    assert not arabic, arabic[:5]
