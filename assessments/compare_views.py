@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from assessments import comparison, scoring
 from assessments.charts import PALETTE, Series, line_chart
+from assessments.converters import AgencyCodeConverter
 from assessments.models import Assessment, FiscalYear, Membership, agencies_for, compute_assessment
 
 PAGE_SIZE = 50
@@ -74,12 +75,13 @@ def _sort_links(base, sort):
     return links
 
 
-def _url_maker(name, *args):
+def _url_maker(name, *args, convert=str):
     """A function value → URL of the view `name`, with `value` in place of the None in `args`:
-    reverse() once, then filled in per row (a table page would otherwise resolve 150 URLs)."""
+    reverse() once, then filled in per row (a table page would otherwise resolve 150 URLs).
+    `convert` is the path converter's to_url, then quoted as reverse() quotes it."""
     marker = "9876543210"  # digits: fits str and int path converters
     pattern = reverse(name, args=[marker if a is None else a for a in args])
-    return lambda value: pattern.replace(marker, quote(str(value), safe="!$&'()*+,;=/~:@"))
+    return lambda value: pattern.replace(marker, quote(convert(value), safe="!$&'()*+,;=/~:@"))
 
 
 def _sort_options():
@@ -119,8 +121,10 @@ def province_table(request):
     page = paginator.get_page(request.GET.get("page"))
     statuses = dict(Plan.Status.choices)
     agencies = list(page.object_list)
-    compare_url = _url_maker("assessments:compare_agency", None, fiscal_year.year)
-    trend_url = _url_maker("assessments:compare_trend", None)
+    # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
+    code_to_url = AgencyCodeConverter().to_url
+    compare_url = _url_maker("assessments:compare_agency", None, fiscal_year.year, convert=code_to_url)
+    trend_url = _url_maker("assessments:compare_trend", None, convert=code_to_url)
     plan_url = _url_maker("plans:detail", None)
     for agency in agencies:
         agency.plan_label = statuses.get(agency.plan_status, "")
