@@ -260,11 +260,12 @@ def _library_groups(plan):
     return sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
 
 
-def _editor_refused(request, plan, error):
+def _refused(request, plan, error, back="plans:detail"):
+    """A service's refusal: PermissionDenied as the 403 page, ValidationError as a message on `back`."""
     if isinstance(error, PermissionDenied):
         return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
     messages.error(request, _error_text(error))
-    return redirect("plans:detail", pk=plan.pk)
+    return redirect(back, pk=plan.pk)
 
 
 @login_required
@@ -285,7 +286,7 @@ def measure_add(request, pk):
             from_library=request.POST.get("from_library") == "1",
         )
     except (PermissionDenied, ValidationError) as error:
-        return _editor_refused(request, plan, error)
+        return _refused(request, plan, error)
     messages.success(request, f"เพิ่มมาตรการ “{measure.title[:60]}” แล้ว แก้ไขรายละเอียดได้ที่มาตรการนั้น")
     return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
 
@@ -302,7 +303,7 @@ def measure_update(request, pk, measure_id):
         try:
             services.measure_update(measure=measure, user=request.user, data=data, expected_version=version)
         except PermissionDenied as error:
-            return _editor_refused(request, plan, error)
+            return _refused(request, plan, error)
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field, errors in error.message_dict.items():
@@ -313,7 +314,7 @@ def measure_update(request, pk, measure_id):
             messages.success(request, f"บันทึกมาตรการ “{measure.title[:60]}” แล้ว")
             return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
     if not has_role(request.user, plan.agency_id, Role.STAFF) or not plan.is_editable:
-        return _editor_refused(request, plan, PermissionDenied("แก้ไขมาตรการได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้ ขณะแผนเป็นร่างหรือถูกส่งกลับ"))
+        return _refused(request, plan, PermissionDenied("แก้ไขมาตรการได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้ ขณะแผนเป็นร่างหรือถูกส่งกลับ"))
     messages.error(request, f"ยังไม่ได้บันทึกมาตรการ “{measure.title[:60]}”: {_form_errors(form)}")
     return _render_plan(request, plan, bound=form, status=400)
 
@@ -327,7 +328,7 @@ def measure_move(request, pk, measure_id):
     try:
         services.measure_move(measure=measure, user=request.user, direction=direction)
     except (PermissionDenied, ValidationError) as error:
-        return _editor_refused(request, plan, error)
+        return _refused(request, plan, error)
     return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
 
 
@@ -347,7 +348,7 @@ def measure_delete(request, pk, measure_id):
     try:
         services.measure_delete(measure=measure, user=request.user, expected_version=version)
     except (PermissionDenied, ValidationError) as error:
-        return _editor_refused(request, plan, error)
+        return _refused(request, plan, error)
     messages.success(request, f"ลบมาตรการ “{title[:60]}” แล้ว")
     return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measures")
 
@@ -396,11 +397,9 @@ def plan_transition(request, pk, action):
     comment = form.cleaned_data["comment"]
     try:
         service(plan=plan, user=request.user, comment=comment)
-        messages.success(request, done)
-    except PermissionDenied as error:
-        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, plan, error)
+    messages.success(request, done)
     return redirect("plans:detail", pk=plan.pk)
 
 
@@ -410,11 +409,8 @@ def plan_revise(request, pk):
     plan = _get_plan_for_user(request, pk)
     try:
         new = services.plan_revise(plan=plan, user=request.user)
-    except PermissionDenied as error:
-        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-        return redirect("plans:detail", pk=plan.pk)
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, plan, error)
     messages.success(request, "สร้างฉบับปรับปรุงแล้ว ฉบับที่ลงนามแล้วยังคงเดิม")
     return redirect("plans:detail", pk=new.pk)
 
@@ -581,10 +577,7 @@ def publish_progress(request, pk):
     plan = _get_plan_for_user(request, pk)
     try:
         document = progress_publish(plan=plan, user=request.user)
-    except PermissionDenied as error:
-        return render(request, "plans/refused.html", {"plan": plan, "message": _error_text(error)}, status=403)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-        return redirect("plans:progress", pk=plan.pk)
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, plan, error, back="plans:progress")
     messages.success(request, f"เผยแพร่ “{document.title}” บนหน้าสาธารณะของหน่วยงานแล้ว")
     return redirect("plans:progress", pk=plan.pk)
