@@ -80,7 +80,22 @@ def _is_staff_somewhere(request):
     return any(role == STAFF for role, _ in _memberships(request))
 
 
-class AgencyScopedAdmin(admin.ModelAdmin):
+class NotFoundOutsideQueryset:
+    """An admin whose object pages answer 404 for a row outside get_queryset(request)."""
+
+    def _require_visible(self, request, object_id):
+        # The stock admin redirects to the index for an object outside the queryset;
+        # answer 404 instead, the same as for an object that does not exist.
+        if object_id is not None:
+            try:
+                found = self.get_queryset(request).filter(pk=object_id).exists()
+            except (ValueError, TypeError, ValidationError):
+                found = False
+            if not found:
+                raise Http404("ไม่พบข้อมูลนี้ หรือท่านไม่มีสิทธิ์เข้าถึง")
+
+
+class AgencyScopedAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
     """Rows are visible to members of their agency (and provincial officers of its
     province) and editable by the agency's staff; superusers see everything.
     Enforced in the queryset and in every has_*_permission, not by hiding links."""
@@ -124,17 +139,6 @@ class AgencyScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
-
-    def _require_visible(self, request, object_id):
-        # The stock admin redirects to the index for an object outside the queryset;
-        # answer 404 instead, the same as for an object that does not exist.
-        if object_id is not None:
-            try:
-                found = self.get_queryset(request).filter(pk=object_id).exists()
-            except (ValueError, TypeError, ValidationError):
-                found = False
-            if not found:
-                raise Http404("ไม่พบข้อมูลนี้ หรือท่านไม่มีสิทธิ์เข้าถึง")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         self._require_visible(request, object_id)
@@ -1027,7 +1031,7 @@ IMPORT_CHANGES_SHOWN = 500
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
     """Every import of a results file, read-only: who, when, the file's SHA-256 and the counts,
     and on its page each score it added or changed (old → new). Non-superusers see their own
     imports and the imports that changed a score of one of their agencies, and of those only
@@ -1076,13 +1080,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Another agency's batch answers 404, like one that does not exist.
-        if object_id is not None:
-            try:
-                found = self.get_queryset(request).filter(pk=object_id).exists()
-            except (ValueError, TypeError, ValidationError):
-                found = False
-            if not found:
-                raise Http404("ไม่พบข้อมูลนี้ หรือท่านไม่มีสิทธิ์เข้าถึง")
+        self._require_visible(request, object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_object(self, request, object_id, from_field=None):
