@@ -1,68 +1,56 @@
 #!/usr/bin/env python
 """Benchmark the comparison pages on a national dataset: median of 5 warm requests in one process.
 
-Usage: .venv/bin/python scripts/bench_compare.py [--agencies 8317] [--years 2563-2568] [--questions]
+One command from a fresh clone, once `make test` has made .venv:
 
-Builds its own SQLite database (unless DATABASE_URL is set, e.g. postgres://…), generates the
-national dataset with generate_demo_data (replacing earlier GEN agencies), then requests every
-comparison page through django.test.Client and prints the median server time and the number of
-SQL queries of each. The target is 300 ms per page."""
+    .venv/bin/python scripts/bench_compare.py --postgres      # national: 8,317 agencies × FY2563–2568
+    .venv/bin/python scripts/bench_compare.py --agencies 200 --years 2567-2568   # a quick run
 
-import argparse
-import os
-import statistics
+Builds its own database (with --postgres a throwaway PostgreSQL server started with
+scripts/pg_dev_server.sh and stopped at the end; else DATABASE_URL if set, else a temporary
+SQLite file), generates the dataset with generate_demo_data (replacing earlier GEN agencies),
+then requests every comparison page through django.test.Client and prints the machine (cores,
+load average at the start and the end), each page's median server time and SQL queries, the
+goal (≤ 300 ms per page) and whether it was met. The query counts are printed beside: that they
+stay the same whatever the number of agencies is checked by tests/assessments/test_compare.py. --markdown adds the table in
+Markdown for the README. Exit status 3 when a goal was missed."""
+
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ita_portal.settings")
-if "DATABASE_URL" not in os.environ:
-    os.environ["DATABASE_URL"] = "sqlite:///" + str(Path(tempfile.mkdtemp()) / "bench.sqlite3")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
+import benchlib  # scripts/, beside this file
 
 RUNS = 5
 TARGET_MS = 300
 
 
 def measure(client, url):
-    response = client.get(url)  # warm
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(url)  # warm (the first view after an import stores the averages it reads)
     assert response.status_code == 200, (url, response.status_code)
     connection.queries_log.clear()  # the log keeps at most 9,000 queries; generating filled it
     with CaptureQueriesContext(connection) as captured:
         client.get(url)
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        client.get(url)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), len(captured.captured_queries)
+    return benchlib.median_ms(lambda: client.get(url), runs=RUNS, warm=0), len(captured.captured_queries)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agencies", type=int, default=8317)
-    parser.add_argument("--years", default="2563-2568")
-    parser.add_argument("--questions", action="store_true")
-    args = parser.parse_args()
+    parser = benchlib.parser(__doc__)
+    parser.add_argument("--agencies", type=int, default=8317, help="generated agencies (default 8317, national)")
+    parser.add_argument("--years", default="2563-2568", help="fiscal years (default 2563-2568)")
+    parser.add_argument("--questions", action="store_true", help="question-level scores too")
+    args = benchlib.setup(parser)
+
+    from django.core import signals
+    from django.core.management import call_command
+    from django.db import close_old_connections, connection
+    from django.test import Client
+    from django.urls import reverse
 
     # Keep one connection across requests, as the test client does (and as CONN_MAX_AGE does on
     # PostgreSQL); otherwise each request reconnects and the query log starts empty.
-    from django.core import signals
-    from django.db import close_old_connections
-
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
 
@@ -101,21 +89,19 @@ def main():
         (officer, "  same page, provincial officer", reverse("assessments:compare_agency", args=[sample.code, latest])),
         (admin, f"agency trend, {sample.code} (all years)", reverse("assessments:compare_trend", args=[sample.code])),
     ]
-    engine = connection.vendor
     agencies = Agency.objects.count()
     assessments = Assessment.objects.count()
-    print()
-    print(f"database: {engine}; {agencies:,} agencies, {assessments:,} assessments; generated in {generated:.1f} s")
-    print(f"{'page':<66} {'median ms':>10} {'queries':>8}")
-    worst = 0
+    report = benchlib.Report(args, title=(
+        f"comparison pages, {connection.vendor}: {agencies:,} agencies, {assessments:,} assessments "
+        f"(generated in {generated:.0f} s); median of {RUNS} warm requests, server time through the test client"
+    ))
     for user, name, url in pages:
         client = Client()
         client.force_login(user)
         ms, queries = measure(client, url)
-        worst = max(worst, ms)
-        print(f"{name:<66} {ms:10.0f} {queries:8d}")
-    print(f"slowest page {worst:.0f} ms (target ≤ {TARGET_MS} ms): {'OK' if worst <= TARGET_MS else 'TOO SLOW'}")
+        report.add(name, f"{ms:.0f} ms, {queries} queries", f"≤ {TARGET_MS} ms", ms <= TARGET_MS)
+    return report.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
