@@ -1,8 +1,14 @@
 #!/usr/bin/env python
 """Benchmark document rendering against a "reference page", in one process.
 
-Usage: .venv/bin/python scripts/bench_pdf.py
-Builds its own SQLite database with the demo data (unless DATABASE_URL is set), then prints:
+One command from a fresh clone, once `make test` has made .venv:
+
+    .venv/bin/python scripts/bench_pdf.py [--postgres] [--markdown]
+
+Builds its own database with the demo data (with --postgres a throwaway PostgreSQL server
+started with scripts/pg_dev_server.sh and stopped at the end; else DATABASE_URL if set, else a
+temporary SQLite file), then prints the machine (cores, load average at the start and the end),
+each figure, its goal and whether it was met:
 - the reference page: one A4 page of a plain 16 pt Thai table (Sarabun, the project's
   @font-face) laid out by raw WeasyPrint in this process, without Django;
 - the analysis report of the demo อบต.พลสงคราม (seed 000 figures) and an announcement with a
@@ -10,31 +16,15 @@ Builds its own SQLite database with the demo data (unless DATABASE_URL is set), 
   the cost in reference pages, against the goals (≤ 6 and ≤ 3);
 - a stored document (rendered ahead, plans.prerender) served through the download view, and
   the stored signed announcement, against the goal (≤ 30 ms);
-with the machine's cores and load average, since the ratio is what travels between machines.
-Medians of 5 warm runs."""
+since the ratio is what travels between machines. Medians of 5 warm runs. --markdown adds the
+table in Markdown for the README. Exit status 3 when a goal was missed."""
 
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ita_portal.settings")
-if "DATABASE_URL" not in os.environ:
-    os.environ["DATABASE_URL"] = "sqlite:///" + str(Path(tempfile.mkdtemp()) / "bench.sqlite3")
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp())
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.urls import reverse  # noqa: E402
+import benchlib  # scripts/, beside this file
 
 RUNS = 5
 GOALS = {"analysis": 6, "announcement": 3, "served_ms": 30}
@@ -87,20 +77,15 @@ def median_ms(fn, runs=RUNS):
     return statistics.median(times)
 
 
-def machine():
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores, load average {load}"
-
-
-def met(ok):
-    return "met" if ok else "NOT met"
-
-
 def main():
+    args = benchlib.setup(benchlib.parser(__doc__))
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+
     call_command("migrate", verbosity=0)
     with open(os.devnull, "w") as quiet:
         call_command("setup_demo", verbosity=0, stdout=quiet)
-    print(f"machine at start: {machine()}")
 
     from io import BytesIO
 
@@ -166,16 +151,18 @@ def main():
     assert client.get(url).status_code == 200
     served.append((f"stored signed announcement via the view ({len(measures)} measures)", median_ms(lambda: client.get(url))))
 
-    print()
-    print(f"{'document':<58} {'pages':>5} {'median ms':>10} {'ref. pages':>10} {'goal':>6}  result")
+    report = benchlib.Report(args, title=(
+        f"documents, in one process, medians of {RUNS} warm runs; reference page: one A4 page, a {ref_rows}-row "
+        f"16 pt Thai table laid out by raw WeasyPrint, {ref_ms:.0f} ms"
+    ))
     for name, pages, ms, ratio, goal in rows:
-        print(f"{name:<58} {pages:>5} {ms:10.0f} {ratio:10.1f} {'≤ ' + str(goal):>6}  {met(ratio <= goal)}")
+        report.add(name, f"{ratio:.1f} reference pages ({pages} pages, {ms:.0f} ms)", f"≤ {goal} reference pages",
+                   ratio <= goal)
     for name, ms in served:
         goal = GOALS["served_ms"]
-        print(f"{name:<58} {'':>5} {ms:10.1f} {'':>10} {'≤ ' + str(goal) + ' ms':>6}  {met(ms <= goal)}")
-    print()
-    print(f"machine at end: {machine()}")
+        report.add(name, f"{ms:.1f} ms", f"≤ {goal} ms", ms <= goal)
+    return report.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
