@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Load test on this machine, loopback only (not part of `make test`):
+# Load test on this machine, loopback only (not part of `make test`). One command from a fresh
+# clone, once `make test` has made .venv (it is also the last step of `make bench`):
 #
 #   scripts/load/run_load_test.sh
+#   LOAD_AGENCIES=200 LOAD_YEARS=2567-2568 LOAD_USERS=10 LOAD_RUN_TIME=20s scripts/load/run_load_test.sh  # quick
 #
 # 1. starts a throwaway PostgreSQL (scripts/pg_dev_server.sh) in a temporary directory;
 # 2. migrates and loads the demo (setup_demo: demo users, plans in every state, the signed
@@ -16,7 +18,8 @@
 #    second) : each logs in once, then browses with 1–5 s of think time;
 # 7. prints (summary.py) p50 and p95 per page and for logging in, each page's Python cost (the
 #    CPU time gunicorn spent on it, logged by scripts/load/cpu_timing.py), the goals and whether
-#    each was met, then where the CPU went and the load average;
+#    each was met (both tables in Markdown, for the README), the machine (cores, load average at
+#    the start of the run and at the end), then where the CPU went;
 # 8. stops gunicorn and PostgreSQL and removes the temporary directory.
 #
 # Locust is installed from requirements-load.txt into its own venv, .venv-load/ (gevent and its
@@ -41,7 +44,7 @@ YEARS=${LOAD_YEARS:-2563-2568}
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
-[[ -x $PY ]] || { echo "error: $PY not found; run 'make demo' (or create .venv) first" >&2; exit 1; }
+[[ -x $PY ]] || { echo "error: $PY not found; run 'make test' (or 'make demo') first" >&2; exit 1; }
 
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -205,7 +208,7 @@ wait "$MONITOR_PID" || true
 log "Results ($(nproc) cores; load average before the run: $LOAD_BEFORE; now: $(cut -d' ' -f1-3 /proc/loadavg); CSV and logs in $RESULTS)"
 cp "$LOAD_TIMINGS" "$RESULTS/timings.tsv" 2>/dev/null || true
 set +e
-"$PY" "$REPO_ROOT/scripts/load/summary.py" "$LOAD_TIMINGS" "$LOAD_CPU_LOG"
+LOAD_AVERAGE_BEFORE=$LOAD_BEFORE "$PY" "$REPO_ROOT/scripts/load/summary.py" "$LOAD_TIMINGS" "$LOAD_CPU_LOG"
 status=$?
 cat "$WORK/cpu.txt" 2>/dev/null || true
 set -e

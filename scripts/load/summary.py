@@ -4,8 +4,10 @@ the goals and whether each was met (run_load_test.sh runs it after locust).
     python summary.py TIMINGS CPU_LOG
 
 TIMINGS: one line per request from the locustfile (page TAB ms TAB failed); CPU_LOG: one line per
-request from cpu_timing.py (cpu ms TAB status TAB method TAB page). Exit status 3 when a goal
-was missed. Goals (environment variables): LOAD_P95_TARGET_MS (300) for every page view and for
+request from cpu_timing.py (cpu ms TAB status TAB method TAB page). It prints the machine (cores,
+load average when the run started, from LOAD_AVERAGE_BEFORE, and now), the pages table in
+Markdown, then each goal, what was measured and whether it was met, also in Markdown, ready for
+the README. Exit status 3 when a goal was missed. Goals (environment variables): LOAD_P95_TARGET_MS (300) for every page view and for
 all of them together, LOAD_LOGIN_P95_TARGET_MS (1500) for the log-in POST (with its redirect
 to the home page), 0 errors, and LOAD_CPU_TARGET_MS (20) for the median Python cost of the
 heaviest pages (HEAVY below)."""
@@ -14,6 +16,8 @@ import os
 import statistics
 import sys
 from collections import defaultdict
+
+MISSED_EXIT_STATUS = 3  # as scripts/benchlib.py
 
 LOGIN_FORM, LOGIN_POST = "/accounts/login/ (form)", "/accounts/login/ (POST)"
 HEAVY = (
@@ -37,6 +41,23 @@ def percentile(values, p):
 def read(path, columns):
     with open(path, encoding="utf-8") as f:
         return [line.rstrip("\n").split("\t") for line in f if line.count("\t") == columns - 1]
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f" ({line.split(':', 1)[1].strip()})"
+    except OSError:
+        pass
+    return ""
+
+
+def machine():
+    now = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    before = os.environ.get("LOAD_AVERAGE_BEFORE", "").replace(" ", ", ") or "not recorded"
+    return f"{os.cpu_count()} cores{cpu_model()}; load average {before} at the start of the run, {now} at the end"
 
 
 def main():
@@ -94,9 +115,15 @@ def main():
                   f"highest {max(heavy.values()):.1f} ms" + (f"; over it: {', '.join(costly)}" if costly else "")
                   if heavy else "not measured", bool(heavy) and not costly))
     print()
+    print("| goal | measured | result |")
+    print("|---|---|---|")
     for goal, measured, met in goals:
-        print(f"goal {goal}: {measured}: {'met' if met else 'MISSED'}")
-    return 0 if all(met for _, _, met in goals) else 3
+        print(f"| {goal} | {measured} | {'met' if met else 'NOT met'} |")
+    print()
+    print(f"machine: {machine()}")
+    missed = [goal for goal, _, met in goals if not met]
+    print(f"{len(missed)} goal(s) NOT met: {'; '.join(missed)}" if missed else "every goal met")
+    return MISSED_EXIT_STATUS if missed else 0
 
 
 if __name__ == "__main__":
