@@ -35,9 +35,10 @@ test: system $(VENV)/.installed
 # own database (BENCH_FLAGS, default --postgres: a throwaway PostgreSQL server per script, stopped
 # at its end), prints the machine, each figure, its goal and met / NOT met; the run goes on after a
 # missed goal and fails at the end, naming the scripts whose goals were missed (their own exit
-# status 3) and any that failed. Each script's output is also kept in test-artifacts/bench/. BENCH_SIZE=small runs small sizes
-# in a few minutes (to check the scripts work, not figures to publish); the national sizes take
-# some 15–30 minutes. BENCH_FLAGS go to the scripts built on scripts/benchlib.py (e.g.
+# status 3) and any that failed. Each script's output is kept in test-artifacts/bench/, and every
+# figure with its goal in one Markdown table for the README (summary.md). BENCH_SIZE=small runs
+# small sizes in a few minutes (to check the scripts work, not figures to publish); the national
+# sizes take some 15–30 minutes. BENCH_FLAGS go to the scripts built on scripts/benchlib.py (e.g.
 # BENCH_FLAGS="--postgres --markdown"; a script not built on it uses SQLite); the load test
 # always starts its own PostgreSQL.
 BENCH_SIZE ?= national
@@ -54,6 +55,7 @@ endif
 bench: SHELL := /bin/bash
 bench: system $(VENV)/.installed
 	@mkdir -p test-artifacts/bench; failed=(); missed=(); \
+	export BENCH_RESULTS=$(CURDIR)/test-artifacts/bench/results.jsonl; rm -f "$$BENCH_RESULTS"; \
 	run() { \
 		local name=$$1 rc; shift; printf '\n==> %s\n' "$$*"; \
 		"$$@" 2>&1 | tee "test-artifacts/bench/$$name.txt"; rc=$${PIPESTATUS[0]}; \
@@ -66,7 +68,8 @@ bench: system $(VENV)/.installed
 	if [[ -f scripts/bench_pages.py ]]; then run pages $(PY) scripts/bench_pages.py $$(flags bench_pages); fi; \
 	run bulk $(PY) scripts/bench_bulk.py $(BENCH_BULK_ARGS) $$(flags bench_bulk); \
 	run load env $(BENCH_LOAD_ENV) scripts/load/run_load_test.sh; \
-	printf '\n==> make bench (%s sizes): outputs in test-artifacts/bench/\n' "$(BENCH_SIZE)"; \
+	printf '\n==> make bench (%s sizes): outputs in test-artifacts/bench/, this table in summary.md\n\n' "$(BENCH_SIZE)"; \
+	$(PY) scripts/benchlib.py summary "$$BENCH_RESULTS" | tee test-artifacts/bench/summary.md; echo; \
 	if (($${#failed[@]})); then echo "FAILED: $${failed[*]}"; fi; \
 	if (($${#missed[@]})); then echo "goals NOT met in: $${missed[*]}"; fi; \
 	if (($${#failed[@]})); then exit 1; elif (($${#missed[@]})); then exit 3; fi; echo "every goal met"

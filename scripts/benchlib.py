@@ -17,10 +17,18 @@ DATABASE_URL when it is set, else a SQLite file in a temporary folder. With --po
 a throwaway PostgreSQL server with scripts/pg_dev_server.sh (as .ci/run does) in a temporary
 folder and stops it when the script ends, also on Ctrl-C or SIGTERM. Temporary folders (SQLite
 file, media) are removed at the end. Processes the script spawns (e.g. the bulk renderer's
-worker pool) inherit DATABASE_URL and MEDIA_ROOT through the environment and stop nothing."""
+worker pool) inherit DATABASE_URL and MEDIA_ROOT through the environment and stop nothing.
+
+With BENCH_RESULTS=FILE in the environment (`make bench` sets it), finish() also appends each
+figure to FILE, one JSON object a line, and
+
+    python scripts/benchlib.py summary FILE
+
+prints every benchmark's figures in one Markdown table with the machine: the README's table."""
 
 import argparse
 import atexit
+import json
 import os
 import platform
 import shutil
@@ -233,7 +241,8 @@ class Report:
 
     HEADER = ("measure", "measured", "goal", "result")
 
-    def __init__(self, args=None, *, markdown=None, title=""):
+    def __init__(self, args=None, *, markdown=None, title="", name=None):
+        self.name = name or Path(sys.argv[0]).stem
         self.markdown = bool(getattr(args, "markdown", False)) if markdown is None else markdown
         self.database = getattr(args, "database", "")
         self.load_at_start = getattr(args, "load_at_start", None) or load_average()
@@ -275,7 +284,52 @@ class Report:
         return out
 
     def finish(self):
-        """Print the table, the machine at the end and the verdict; return the exit status (3: a goal missed)."""
-        print("\n".join(self.lines(load_average())))
+        """Print the table, the machine at the end and the verdict; return the exit status (3: a goal missed).
+
+        With BENCH_RESULTS set, also append the figures to that file (see summary())."""
+        load_at_end = load_average()
+        print("\n".join(self.lines(load_at_end)))
         sys.stdout.flush()
+        if os.environ.get("BENCH_RESULTS"):
+            record(os.environ["BENCH_RESULTS"], self.name, self.rows, database=self.database,
+                   load_at_start=self.load_at_start, load_at_end=load_at_end)
         return MISSED_EXIT_STATUS if self.missed else 0
+
+
+def record(path, name, rows, *, database, load_at_start, load_at_end):
+    """Append (measure, measured, goal, ok) rows to the results file, one JSON object a line."""
+    with open(path, "a", encoding="utf-8") as f:
+        for measure, measured, goal, ok in rows:
+            f.write(json.dumps({
+                "benchmark": name, "measure": measure.strip(), "measured": measured, "goal": goal, "ok": ok,
+                "database": database, "load_at_start": load_at_start, "load_at_end": load_at_end,
+            }, ensure_ascii=False) + "\n")
+
+
+def summary(path):
+    """Every benchmark's figures from the results file, as the README's Markdown table with the machine."""
+    results = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            results = [json.loads(line) for line in f if line.strip()]
+    if not results:
+        return ["no benchmark results recorded"]
+
+    def one_minute(load):
+        return load.split(",")[0].split()[0]
+
+    databases = sorted({r["database"] for r in results if r["database"]})
+    rows = [(r["benchmark"], r["measure"], r["measured"], r["goal"], met(r["ok"]),
+             f"{one_minute(r['load_at_start'])} → {one_minute(r['load_at_end'])}") for r in results]
+    missed = [r for r in results if r["ok"] is False]
+    lines = [f"Measured on {hardware()}" + (f", {', '.join(databases)}" if databases else "")
+             + "; the last column is the load average (1 min) when each benchmark started and ended.", ""]
+    lines += markdown_table(("benchmark", "measure", "measured", "goal", "result", "load average"), rows, right=(2,))
+    lines += ["", f"{len(missed)} goal(s) NOT met" if missed else "every goal met"]
+    return lines
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "summary":
+        sys.exit("usage: python scripts/benchlib.py summary RESULTS_FILE")
+    print("\n".join(summary(sys.argv[2])))

@@ -77,12 +77,12 @@ def test_it_starts_with_a_median_of_the_timed_calls_only():
     assert benchlib.met(True) == "met" and benchlib.met(False) == "NOT met" and benchlib.met(None) == ""
 
 
-def _summary(tmp_path, timings, cpu):
+def _summary(tmp_path, timings, cpu, **env):
     (tmp_path / "timings.tsv").write_text("".join("\t".join(map(str, row)) + "\n" for row in timings))
     (tmp_path / "cpu.log").write_text("".join("\t".join(map(str, row)) + "\n" for row in cpu))
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "load" / "summary.py"), tmp_path / "timings.tsv", tmp_path / "cpu.log"],
-        capture_output=True, text=True, env={"LOAD_AVERAGE_BEFORE": "0.80 0.70 0.60", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, env={"LOAD_AVERAGE_BEFORE": "0.80 0.70 0.60", "PATH": "/usr/bin:/bin", **env},
     )
 
 
@@ -112,3 +112,31 @@ def test_it_passes_a_load_test_that_meets_every_goal(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "| log-in p95 ≤ 1.5 s | 600 ms | met |" in result.stdout.splitlines()
     assert result.stdout.splitlines()[-1] == "every goal met"
+
+
+def test_it_gathers_every_benchmark_with_its_goals_into_one_markdown_table(tmp_path, monkeypatch, capsys):
+    results = tmp_path / "results.jsonl"
+    monkeypatch.setenv("BENCH_RESULTS", str(results))
+    bulk = benchlib.Report(RUN, name="bench_bulk")
+    bulk.add("stored, 2 worker processes", "4.90/s", "≥ 2/s", True)
+    bulk.add("fresh, 2 worker processes", "1.00/s", "(none: printed beside)")
+    assert bulk.finish() == 0
+    pdf = benchlib.Report(RUN, name="bench_pdf")
+    pdf.add("analysis report, fresh", "9.1 reference pages", "≤ 6 reference pages", False)
+    assert pdf.finish() == 3
+    timings = [*LOGIN] + [("/agencies/[code]/", 40, 0)] * 20
+    assert _summary(tmp_path, timings, [*LOGIN_CPU, (13.4, 200, "GET", "/agencies/[code]/")],
+                    BENCH_RESULTS=str(results)).returncode == 0
+    capsys.readouterr()
+
+    lines = benchlib.summary(results)
+    assert lines[0] == f"Measured on {benchlib.hardware()}, PostgreSQL 15.10; the last column is the load average " \
+                       "(1 min) when each benchmark started and ended."
+    assert lines[2:4] == ["| benchmark | measure | measured | goal | result | load average |", "|---|---|---:|---|---|---|"]
+    # The load average at the end is the machine's own, read when each report finished.
+    assert lines[4].startswith("| bench_bulk | stored, 2 worker processes | 4.90/s | ≥ 2/s | met | 0.10 → ")
+    assert lines[5].startswith("| bench_bulk | fresh, 2 worker processes | 1.00/s | (none: printed beside) |  | ")
+    assert lines[6].startswith("| bench_pdf | analysis report, fresh | 9.1 reference pages | ≤ 6 reference pages | NOT met |")
+    assert lines[7].startswith("| load test | 50 users, gunicorn 2 workers: page views p95 | 40 ms all together | ≤ 300 ms | met | 0.80 → ")
+    assert lines[9].startswith("| load test | 50 users, gunicorn 2 workers: errors | 0 of 22 requests | 0 errors | met |")
+    assert lines[-1] == "1 goal(s) NOT met"

@@ -7,11 +7,13 @@ TIMINGS: one line per request from the locustfile (page TAB ms TAB failed); CPU_
 request from cpu_timing.py (cpu ms TAB status TAB method TAB page). It prints the machine (cores,
 load average when the run started, from LOAD_AVERAGE_BEFORE, and now), the pages table in
 Markdown, then each goal, what was measured and whether it was met, also in Markdown, ready for
-the README. Exit status 3 when a goal was missed. Goals (environment variables): LOAD_P95_TARGET_MS (300) for every page view and for
+the README. With BENCH_RESULTS=FILE (`make bench` sets it) it also appends each goal to FILE, as
+scripts/benchlib.py does, for the summary of all benchmarks. Exit status 3 when a goal was missed. Goals (environment variables): LOAD_P95_TARGET_MS (300) for every page view and for
 all of them together, LOAD_LOGIN_P95_TARGET_MS (1500) for the log-in POST (with its redirect
 to the home page), 0 errors, and LOAD_CPU_TARGET_MS (20) for the median Python cost of the
 heaviest pages (HEAVY below)."""
 
+import json
 import os
 import statistics
 import sys
@@ -54,10 +56,28 @@ def cpu_model():
     return ""
 
 
+def load_before():
+    return os.environ.get("LOAD_AVERAGE_BEFORE", "").replace(" ", ", ") or "not recorded"
+
+
+def load_now():
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine():
-    now = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    before = os.environ.get("LOAD_AVERAGE_BEFORE", "").replace(" ", ", ") or "not recorded"
-    return f"{os.cpu_count()} cores{cpu_model()}; load average {before} at the start of the run, {now} at the end"
+    return f"{os.cpu_count()} cores{cpu_model()}; load average {load_before()} at the start of the run, {load_now()} at the end"
+
+
+def record(path, goals, users):
+    """Append the goals to the results file of `make bench`, in scripts/benchlib.py's format."""
+    with open(path, "a", encoding="utf-8") as f:
+        for goal, measured, met in goals:
+            name, limit = goal.split(" ≤ ", 1) if " ≤ " in goal else ("errors", goal)
+            f.write(json.dumps({
+                "benchmark": "load test", "measure": f"{users} users, gunicorn 2 workers: {name}",
+                "measured": measured, "goal": f"≤ {limit}" if " ≤ " in goal else limit, "ok": met, "database": "",
+                "load_at_start": load_before(), "load_at_end": load_now(),
+            }, ensure_ascii=False) + "\n")
 
 
 def main():
@@ -121,6 +141,8 @@ def main():
         print(f"| {goal} | {measured} | {'met' if met else 'NOT met'} |")
     print()
     print(f"machine: {machine()}")
+    if os.environ.get("BENCH_RESULTS"):
+        record(os.environ["BENCH_RESULTS"], goals, os.environ.get("LOAD_USERS", "50"))
     missed = [goal for goal, _, met in goals if not met]
     print(f"{len(missed)} goal(s) NOT met: {'; '.join(missed)}" if missed else "every goal met")
     return MISSED_EXIT_STATUS if missed else 0
