@@ -139,4 +139,6 @@ def test_it_gathers_every_benchmark_with_its_goals_into_one_markdown_table(tmp_p
     assert lines[6].startswith("| bench_pdf | analysis report, fresh | 9.1 reference pages | ≤ 6 reference pages | NOT met |")
     assert lines[7].startswith("| load test | 50 users, gunicorn 2 workers: page views p95 | 40 ms all together | ≤ 300 ms | met | 0.80 → ")
     assert lines[9].startswith("| load test | 50 users, gunicorn 2 workers: errors | 0 of 22 requests | 0 errors | met |")
+    assert lines[10].startswith("| load test | 50 users, gunicorn 2 workers: Python per heavy page (median) | "
+                                "highest 13.4 ms | ≤ 20 ms | met |")
     assert lines[-1] == "1 goal(s) NOT met"
