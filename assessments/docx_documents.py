@@ -102,11 +102,11 @@ def build_analysis_docx(context, *, charts=True):
         docx.paragraph(document, "ยังไม่มีคะแนนรายตัวชี้วัดของปีนี้ในระบบ", indent=True)
     docx.table(
         document,
-        ["ลำดับ", "ตัวชี้วัด", "คะแนน", "ผลการจัดกลุ่ม"],
+        ["ลำดับ", "ตัวชี้วัดที่", "คะแนน", "ผลการจัดกลุ่ม"],
         [
             [
                 thai.thai_digits(number),
-                f"ตัวชี้วัดที่ {thai.thai_digits(r['figure'].node.code)} {r['figure'].node.name}",
+                f"{thai.thai_digits(r['figure'].node.code)} {r['figure'].node.name}",
                 _marked(_score(r["figure"].value, digits), r["note"]),
                 r["figure"].triage.label if r["figure"].triage else "",
             ]
