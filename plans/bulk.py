@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from assessments.documents import render_analysis
 from assessments.models import Agency, Assessment, FiscalYear, Membership
-from plans.announcement import render_announcement
+from plans.announcement import render_announcement, stored_announcement
 from plans.models import BulkRenderJob, Plan
 
 logger = logging.getLogger(__name__)
@@ -257,11 +257,40 @@ def _render_in_processes(kind, targets, processes):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def stored_document(kind, object_id):
+    """The document's bytes when nothing needs laying out: a signed announcement's stored
+    file, or a document rendered ahead whose inputs still hash the same; else None."""
+    from plans import prerender
+
+    obj = prerender.load(kind, object_id)
+    if obj is None:
+        return None
+    if kind == Kind.ANNOUNCEMENT and obj.is_signed:
+        return render_announcement(obj) if stored_announcement(obj) is not None else None
+    if not prerender.document_is_complete(kind, obj):
+        return None
+    return prerender.stored_bytes(kind, obj, prerender.document_inputs_hash(kind, obj))
+
+
 def _render_all(kind, targets, processes):
     for target in targets:
         if target.object_id is None:
             yield target, None, target.reason
-    pending = [t for t in targets if t.object_id is not None]
+    pending = []
+    for target in (t for t in targets if t.object_id is not None):
+        # Stored documents are read here: only what must be laid out goes to the processes,
+        # and a province whose documents are all stored starts no process at all.
+        try:
+            pdf = stored_document(kind, target.object_id)
+        except Exception:
+            logger.exception("reading the stored %s %s failed", kind, target.object_id)
+            pdf = None
+        if pdf is None:
+            pending.append(target)
+        else:
+            yield target, pdf, ""
+    if not pending:
+        return
     if processes <= 0:
         for target in pending:
             _, pdf, reason = render_in_worker(kind, target.object_id)

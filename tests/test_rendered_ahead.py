@@ -300,3 +300,25 @@ def test_it_stores_the_analysis_again_when_staff_edit_its_text(
     document = stored("analysis", seed_assessment)
     assert document.inputs_hash == prerender.document_inputs_hash("analysis", seed_assessment)
     assert bytes(document.data) != before
+
+
+def test_it_starts_no_render_process_when_every_document_of_the_zip_is_stored(
+    seed_assessment, other_assessment, settings, monkeypatch, django_user_model
+):
+    for assessment in (seed_assessment, other_assessment):
+        prerender.document_prerender("analysis", assessment)
+    settings.BULK_RENDER_PROCESSES = 2
+
+    def no_pool(processes):
+        raise AssertionError("a process pool was started for stored documents")
+
+    monkeypatch.setattr(bulk, "_new_pool", no_pool)
+    admin = django_user_model.objects.create_superuser("root", password="pw")
+    job = bulk.bulk_job_run(job_id=BulkRenderJob.objects.create(user=admin, kind="analysis", fiscal_year=2568).pk)
+    with zipfile.ZipFile(job.archive.open("rb")) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    assert sorted(files) == ["A001-analysis-2568.pdf", "B001-analysis-2568.pdf"]
+    assert files["A001-analysis-2568.pdf"] == bytes(
+        RenderedDocument.objects.get(kind="analysis", object_id=seed_assessment.pk, format="pdf").data
+    )
+    assert (job.status, job.failures) == ("done", [])
