@@ -239,12 +239,13 @@ class Measure(models.Model):
 
     def units_display(self, units=None):
         """The responsible divisions as documents print them, with the main owner in
-        parentheses when one is named: "กองคลัง (ผู้อำนวยการกองคลัง)"."""
+        parentheses when one is named: "กองคลัง (ผู้อำนวยการกองคลัง)". `units`: the measure's
+        units, or their names, when the caller has them."""
         if self.all_units:
             names = "ทุกกอง"
         else:
             units = units if units is not None else self.units.all()
-            names = ", ".join(u.name for u in units)
+            names = ", ".join(u if isinstance(u, str) else u.name for u in units)
         if self.owner:
             return f"{names} ({self.owner})" if names else self.owner
         return names
