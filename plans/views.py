@@ -7,6 +7,8 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -570,7 +572,6 @@ class ProgressForm(forms.Form):
 @login_required
 def plan_progress(request, pk):
     plan = _get_plan_for_user(request, pk)
-    measures = list(plan.measures.select_related("indicator").prefetch_related("progress", "units"))
     can_record = Role.STAFF in plan.viewer_roles and plan.is_signed
     if request.method == "POST":
         if Role.STAFF not in plan.viewer_roles:
@@ -595,10 +596,24 @@ def plan_progress(request, pk):
                 for f, e in form.errors.items() for m in e
             )
             messages.error(request, f"ยังไม่ได้บันทึก: {errors}")
+    # Three plain queries whatever the number of measures (tests/plans/test_page_work.py), and
+    # each quarter's status list built here once per status, not per quarter in the template.
+    measures = list(plan.measures.select_related("indicator"))
+    unit_names = services.measure_unit_names(plan)
+    progress = list(Progress.objects.filter(measure__plan_id=plan.pk).order_by("measure_id", "quarter"))
+    by_measure = {}
+    for p in progress:
+        by_measure.setdefault(p.measure_id, {})[p.quarter] = p
+    options = _status_options() if can_record else {}
     rows = []
     for measure in measures:
-        by_quarter = {p.quarter: p for p in measure.progress.all()}
-        rows.append({"measure": measure, "quarters": [(q, by_quarter.get(q)) for q in range(1, 5)]})
+        recorded = by_measure.get(measure.pk, {})
+        quarters = []
+        for quarter in range(1, 5):
+            p = recorded.get(quarter)
+            quarters.append((quarter, p, options.get(p.status if p else None)))
+        rows.append({"measure": measure, "units": measure.units_display(unit_names.get(measure.pk, ())),
+                     "quarters": quarters})
     return render(
         request,
         "plans/plan_progress.html",
@@ -607,10 +622,20 @@ def plan_progress(request, pk):
             "agency": plan.agency,
             "rows": rows,
             "can_record": can_record,
-            "percent": services.plan_progress_percent(plan, measures),
-            "status_choices": Progress.Status.choices,
+            "percent": services.plan_progress_percent(plan, measures, progress),
         },
     )
+
+
+def _status_options(choices=Progress.Status.choices):
+    """The <option>s of the progress status list, one string per status that can be selected
+    (None: a quarter not yet recorded, the first status shown)."""
+    def render_options(selected):
+        return format_html_join(
+            "", '<option value="{}"{}>{}</option>',
+            ((value, mark_safe(" selected") if value == selected else "", label) for value, label in choices),
+        )
+    return {selected: render_options(selected) for selected in [None, *(value for value, _ in choices)]}
 
 
 @login_required
