@@ -222,8 +222,16 @@ def _render_plan(request, plan, bound=None, status=200):
         comments.setdefault(comment.measure_id, []).append(comment)
     roles = plan.viewer_roles
     can_edit = Role.STAFF in roles and plan.is_editable
+    if can_edit:
+        move_url, edit_url, delete_url = (
+            _address_of_each(name, plan.pk) for name in ("plans:measure_move", "plans:measure_edit", "plans:measure_delete")
+        )
     groups = {}
     for measure in measures:
+        if can_edit:
+            measure.move_url, measure.edit_url, measure.delete_url = (
+                move_url(measure.pk), edit_url(measure.pk), delete_url(measure.pk)
+            )
         measure.comment_list = comments.get(measure.pk, ())
         measure.questions_text = "; ".join(f"{code} {name}" for code, name in questions.get(measure.pk, ()))
         measure.units_text = measure.units_display(unit_names.get(measure.pk, ()))
@@ -236,7 +244,8 @@ def _render_plan(request, plan, bound=None, status=200):
             measure.is_first, measure.is_last = position == 0, position == len(group) - 1
     covered = {code for items in questions.values() for code, _ in items}
     uncovered = services.uncovered_urgent_questions(plan, result, covered)
-    next_revision = Plan.objects.filter(previous=plan).first()
+    # Only a signed plan is revised (services.plan_revise).
+    next_revision = Plan.objects.filter(previous=plan).first() if plan.is_signed else None
     transitions = list(plan.transitions.select_related("actor"))
     context = {
         "plan": plan,
@@ -267,10 +276,20 @@ def _render_plan(request, plan, bound=None, status=200):
         if (Role.STAFF in roles and plan.is_editable) or (roles & {Role.WORKING_GROUP, Role.SIGNATORY} and not plan.is_signed)
         else None,
         "sent_back": _last_send_back(transitions) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
+        "comment_url": reverse("plans:comment", args=[plan.pk]),
+        "add_url": reverse("plans:measure_add", args=[plan.pk]),
         "comment_form": CommentForm(),
         "decision_form": DecisionForm(),
     }
     return render(request, "plans/plan_detail.html", context, status=status)
+
+
+def _address_of_each(name, *args):
+    """pk -> reverse(name, args=[*args, pk]), reversing once: the plan page has several
+    addresses per measure, and reverse() costs more than the rest of a measure's markup."""
+    marker = "2147483647"
+    head, _, tail = reverse(name, args=[*args, marker]).rpartition(marker)
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _truncate(text, length):

@@ -15,10 +15,10 @@ from plans.models import AgencyUnit, Measure, Plan, Progress, ReviewComment
 from plans.services import measure_add, plan_draft_from_assessment
 
 # Session, user, plan, the user's memberships, the assessment's figures (framework, level
-# rules, scores), measures, their questions, divisions and comments, the next revision, the
-# history, the library (14), then the navigation: งานของฉัน (plans.my_work, 2 here) and the
-# bulk-render link (1).
-PLAN_PAGE_QUERIES = 17
+# rules, scores), measures, their questions, divisions and comments, the history, the library
+# (13; a signed plan asks for its next revision instead of the library), then the navigation:
+# งานของฉัน (plans.my_work_count, 2 here) and the bulk-render link (1).
+PLAN_PAGE_QUERIES = 16
 # Session, user, plan, memberships, measures, divisions, progress (7), then the navigation:
 # งานของฉัน of a signed plan (4) and the bulk-render link (1).
 PROGRESS_PAGE_QUERIES = 12
