@@ -661,10 +661,13 @@ def plan_progress_percent(plan, measures=None, progress=None):
     """Share of active measures done: a measure counts as done when its latest
     recorded quarter is done; cancelled measures leave the denominator."""
     measures = measures if measures is not None else list(plan.measures.all())
-    progress = progress if progress is not None else list(Progress.objects.filter(measure__plan=plan))
+    if progress is None:
+        rows = Progress.objects.filter(measure__plan_id=plan.pk).order_by().values_list("measure_id", "quarter", "status")
+    else:
+        rows = [(p.measure_id, p.quarter, p.status) for p in progress]
     latest = {}
-    for p in sorted(progress, key=lambda p: p.quarter):
-        latest[p.measure_id] = p.status
+    for measure_id, _, status in sorted(rows, key=lambda row: row[1]):
+        latest[measure_id] = status
     active = [m for m in measures if latest.get(m.pk) != Progress.Status.CANCELLED]
     if not active:
         return 0

@@ -304,7 +304,8 @@ def _last_send_back(transitions):
 
 
 def _library_groups():
-    """The measure library for the "add from the library" list: (indicator number, [(pk, label)])."""
+    """The measure library for the "add from the library" list: (indicator number, its
+    <option>s as one string), the options joined here rather than one template loop each."""
     groups = {}
     templates = MeasureTemplate.objects.order_by("indicator_number", "question_code", "band", "key").values_list(
         "pk", "indicator_number", "question_code", "title"
@@ -312,7 +313,10 @@ def _library_groups():
     for pk, number, question_code, title in templates:
         label = f"{question_code}: {_truncate(title, 90)}" if question_code else _truncate(title, 90)
         groups.setdefault(number, []).append((pk, label))
-    return sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
+    return [
+        (number, format_html_join("", '<option value="{}">{}</option>', options))
+        for number, options in sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
+    ]
 
 
 def _refused(request, plan, error, back="plans:detail"):
