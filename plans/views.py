@@ -5,9 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.cache import never_cache
@@ -276,6 +277,8 @@ def _render_plan(request, plan, bound=None, status=200):
         if (Role.STAFF in roles and plan.is_editable) or (roles & {Role.WORKING_GROUP, Role.SIGNATORY} and not plan.is_signed)
         else None,
         "sent_back": _last_send_back(transitions) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
+        # The forms repeated per measure or question carry it ({% csrf_token %} once per page).
+        "csrf_input": _csrf_input(request),
         "comment_url": reverse("plans:comment", args=[plan.pk]),
         "add_url": reverse("plans:measure_add", args=[plan.pk]),
         "comment_form": CommentForm(),
@@ -634,9 +637,10 @@ def plan_progress(request, pk):
         quarters = []
         for quarter in range(1, 5):
             p = recorded.get(quarter)
-            quarters.append((quarter, p, options.get(p.status if p else None)))
-        rows.append({"measure": measure, "units": measure.units_display(unit_names.get(measure.pk, ())),
-                     "quarters": quarters})
+            # Numbers as text: the template would localise each of ~80 numbers on the page.
+            quarters.append((str(quarter), p, options.get(p.status if p else None)))
+        rows.append({"measure": measure, "pk": str(measure.pk), "quarters": quarters,
+                     "units": measure.units_display(unit_names.get(measure.pk, ()))})
     return render(
         request,
         "plans/plan_progress.html",
@@ -646,8 +650,14 @@ def plan_progress(request, pk):
             "rows": rows,
             "can_record": can_record,
             "percent": services.plan_progress_percent(plan, measures, progress),
+            "csrf_input": _csrf_input(request) if can_record else "",
         },
     )
+
+
+def _csrf_input(request):
+    """{% csrf_token %}'s hidden input, built once for a page with a form per row."""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
 
 
 def _status_options(choices=Progress.Status.choices):
