@@ -165,7 +165,7 @@ def _progress_items(plan, measures, today):
 def my_work_count(user, today=None):
     """The number of my_work's items, for the navigation on every page: the same rules on
     plain rows (roles, plans, then the signed plans' measures and progress), with no agency,
-    reason, label or link built, in at most four queries."""
+    reason, label or link built, in at most three queries."""
     if not user.is_authenticated:
         return 0
     today = today or timezone.localdate()
@@ -181,14 +181,18 @@ def my_work_count(user, today=None):
     quarters = {pk: _current_quarter(year, today) for pk, status, year in plans if status == Status.SIGNED}
     if not quarters:
         return count
-    progress = defaultdict(dict)
-    rows = Progress.objects.filter(measure__plan_id__in=quarters).order_by().values_list("measure_id", "quarter", "status")
-    for measure_id, quarter, status in rows:
-        progress[measure_id][quarter] = status
+    # The signed plans' measures, each with its recorded quarters (one row per quarter recorded).
+    measures = {}
+    rows = Measure.objects.filter(plan_id__in=quarters).order_by().values_list(
+        "pk", "plan_id", "quarters", "deadline", "progress__quarter", "progress__status"
+    )
+    for pk, plan_id, planned, deadline, recorded_quarter, status in rows:
+        _, _, _, recorded = measures.setdefault(pk, (plan_id, planned, deadline, {}))
+        if recorded_quarter is not None:
+            recorded[recorded_quarter] = status
     due, overdue = set(), set()
-    rows = Measure.objects.filter(plan_id__in=quarters).order_by().values_list("pk", "plan_id", "quarters", "deadline")
-    for pk, plan_id, planned, deadline in rows:
-        recorded, quarter = progress.get(pk, {}), quarters[plan_id]
+    for plan_id, planned, deadline, recorded in measures.values():
+        quarter = quarters[plan_id]
         if quarter is not None and _due(quarter, quarter_numbers(planned), recorded):
             due.add(plan_id)
         if _overdue(deadline, recorded, today):

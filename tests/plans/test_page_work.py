@@ -20,8 +20,8 @@ from plans.services import measure_add, plan_draft_from_assessment
 # งานของฉัน (plans.my_work_count, 2 here) and the bulk-render link (1).
 PLAN_PAGE_QUERIES = 16
 # Session, user, plan, memberships, measures, divisions, progress (7), then the navigation:
-# งานของฉัน of a signed plan (4) and the bulk-render link (1).
-PROGRESS_PAGE_QUERIES = 12
+# งานของฉัน of a signed plan (3) and the bulk-render link (1).
+PROGRESS_PAGE_QUERIES = 11
 
 
 @pytest.fixture
