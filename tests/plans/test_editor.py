@@ -84,6 +84,26 @@ def test_it_serves_the_editor_alone_to_the_script_and_as_a_page_without_it(clien
     assert f'href="{detail(plan)}#measure-{measure.pk}"' in page
 
 
+def test_it_saves_a_measure_from_the_editor_page_without_script(client, plan, owner):
+    import lxml.html
+
+    measure = plan.measures.order_by("order").first()
+    before = (measure.title, measure.deadline, sorted(q.code for q in measure.questions.all()))
+    assert before[1] is not None and before[2]
+    client.force_login(owner)
+    page = client.get(reverse("plans:measure_edit", args=[plan.pk, measure.pk]))
+    form = next(f for f in lxml.html.fromstring(page.content.decode()).forms if "measure-form" in f.get("class", ""))
+    data = {}
+    for name, value in form.form_values():  # what the browser sends back, every field as shown
+        data.setdefault(name, []).append(value)
+    data[f"m{measure.pk}-owner"] = ["ปลัดองค์การบริหารส่วนตำบล"]
+    response = client.post(form.get("action"), data)
+    assert response.status_code == 302 and response.url.endswith(f"#measure-{measure.pk}")
+    measure.refresh_from_db()
+    assert measure.owner == "ปลัดองค์การบริหารส่วนตำบล" and measure.version == 1
+    assert (measure.title, measure.deadline, sorted(q.code for q in measure.questions.all())) == before
+
+
 def test_it_opens_the_editor_with_the_current_version_after_an_edit(client, plan, owner):
     measure = plan.measures.order_by("order").first()
     client.force_login(owner)
