@@ -40,6 +40,8 @@ def _get_plan_for_user(request, pk):
     if not user.is_authenticated:
         raise Http404("ไม่พบแผนนี้")
     memberships = list(Membership.objects.filter(user=user).values_list("role", "agency_id", "province"))
+    # Read again by the navigation (ita_portal.context_processors.roles) for this request.
+    request.membership_rows = memberships
     roles = {role for role, agency_id, _ in memberships if agency_id == plan.agency_id and role != Role.PROVINCIAL}
     in_province = any(role == Role.PROVINCIAL and province == plan.agency.province for role, _, province in memberships)
     if not (roles or in_province or user.is_superuser):

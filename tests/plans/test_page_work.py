@@ -14,14 +14,14 @@ from plans import views
 from plans.models import AgencyUnit, Measure, Plan, Progress, ReviewComment
 from plans.services import measure_add, plan_draft_from_assessment
 
-# Session, user, plan, the user's memberships, the assessment's figures (framework, level
-# rules, scores), measures, their questions, divisions and comments, the history, the library
-# (13; a signed plan asks for its next revision instead of the library), then the navigation:
-# งานของฉัน (plans.my_work_count, 2 here) and the bulk-render link (1).
-PLAN_PAGE_QUERIES = 16
-# Session, user, plan, memberships, measures, divisions, progress (7), then the navigation:
-# งานของฉัน of a signed plan (3) and the bulk-render link (1).
-PROGRESS_PAGE_QUERIES = 11
+# Session, user, plan, the user's memberships (read once for the page and the navigation), the
+# assessment's figures (framework, level rules, scores), measures, their questions, divisions and
+# comments, the history, the library (13; a signed plan asks for its next revision instead of the
+# library), then the navigation's งานของฉัน count (plans.my_work_count, 1 here).
+PLAN_PAGE_QUERIES = 14
+# Session, user, plan, memberships, measures, divisions, progress (7), then the navigation's
+# งานของฉัน count for a signed plan (2).
+PROGRESS_PAGE_QUERIES = 9
 
 
 @pytest.fixture
@@ -57,6 +57,27 @@ def test_it_reads_the_plan_page_in_the_same_queries_for_5_or_40_measures(client,
     many, response = queries(client, url)
     assert few == many <= PLAN_PAGE_QUERIES
     assert response.content.decode().count('class="measure"') == 40
+
+
+def test_it_shows_the_navigation_from_the_memberships_read_for_the_page(client, plan, owner, django_user_model):
+    from assessments.models import Membership
+    from plans.my_work import my_work_count
+    from plans.services import plan_request_changes, plan_submit
+    from tests.conftest import member
+
+    wg = member(django_user_model, "wg2", plan.agency, "working_group")
+    plan_submit(plan=plan, user=owner)
+    plan_request_changes(plan=plan, user=wg, comment="แก้")
+    client.force_login(owner)
+    html = client.get(reverse("plans:detail", args=[plan.pk])).content.decode()
+    assert my_work_count(owner) == 1
+    assert 'งานของฉัน <span class="count" aria-label="งานที่รอดำเนินการ">1</span>' in html
+    assert reverse("plans:bulk") not in html
+    officer = django_user_model.objects.create_user("prov2", password="pw")
+    Membership.objects.create(user=officer, role="provincial", province=plan.agency.province)
+    client.force_login(officer)
+    html = client.get(reverse("plans:detail", args=[plan.pk])).content.decode()
+    assert reverse("plans:bulk") in html and 'class="count"' not in html
 
 
 def test_it_builds_no_measure_form_for_the_plan_page_only_for_the_one_opened(client, plan, owner, monkeypatch):
