@@ -235,12 +235,12 @@ def _render_plan(request, plan, bound=None, status=200):
             measure.move_url, measure.edit_url, measure.delete_url = (
                 move_url(measure.pk), edit_url(measure.pk), delete_url(measure.pk)
             )
+            measure.short_title = _truncate(measure.title, 60)  # named in the delete confirmation
         measure.comment_list = comments.get(measure.pk, ())
         measure.questions_text = "; ".join(f"{code} {name}" for code, name in questions.get(measure.pk, ()))
         measure.units_text = measure.units_display(unit_names.get(measure.pk, ()))
         # Only the form sent back with its errors is on the page, open where it was written.
         measure.edit_form = bound if bound is not None and bound.prefix == f"m{measure.pk}" else None
-        measure.short_title = _truncate(measure.title, 60)
         groups.setdefault(measure.indicator, []).append(measure)
     for group in groups.values():
         for position, measure in enumerate(group):
