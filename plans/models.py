@@ -174,6 +174,11 @@ class Plan(models.Model):
         return f"ตัวชี้วัดที่ {codes[0]}" if codes else ""
 
 
+def quarter_numbers(text):
+    """Measure.quarters as numbers: "1,3" -> [1, 3]."""
+    return [int(q) for q in text.split(",") if q.strip().isdigit()]
+
+
 class Measure(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="measures", verbose_name="แผน")
     order = models.PositiveIntegerField("ลำดับ", default=0)
@@ -228,7 +233,7 @@ class Measure(models.Model):
 
     @property
     def quarter_list(self):
-        return [int(q) for q in self.quarters.split(",") if q.strip().isdigit()]
+        return quarter_numbers(self.quarters)
 
     def period_display(self, digits="thai"):
         if self.quarter_list:
@@ -239,12 +244,13 @@ class Measure(models.Model):
 
     def units_display(self, units=None):
         """The responsible divisions as documents print them, with the main owner in
-        parentheses when one is named: "กองคลัง (ผู้อำนวยการกองคลัง)"."""
+        parentheses when one is named: "กองคลัง (ผู้อำนวยการกองคลัง)". `units`: the measure's
+        units, or their names, when the caller has them."""
         if self.all_units:
             names = "ทุกกอง"
         else:
             units = units if units is not None else self.units.all()
-            names = ", ".join(u.name for u in units)
+            names = ", ".join(u if isinstance(u, str) else u.name for u in units)
         if self.owner:
             return f"{names} ({self.owner})" if names else self.owner
         return names

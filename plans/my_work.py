@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from assessments.models import Membership
 from ita_portal import thai
-from plans.models import Measure, Plan, Progress, Transition
+from plans.models import Measure, Plan, Progress, Transition, quarter_numbers
 
 Role = Membership.Role
 Status = Plan.Status
@@ -69,15 +69,7 @@ def my_work(user, today=None):
         entry.roles.append(m.get_role_display().split(" (")[0])
         by_role[m.role].add(m.agency_id)
 
-    wanted = Q(pk__in=[])
-    if by_role[Role.WORKING_GROUP]:
-        wanted |= Q(agency_id__in=by_role[Role.WORKING_GROUP], status=Status.SUBMITTED)
-    if by_role[Role.SIGNATORY]:
-        wanted |= Q(agency_id__in=by_role[Role.SIGNATORY], status=Status.APPROVED)
-    if by_role[Role.STAFF]:
-        wanted |= Q(agency_id__in=by_role[Role.STAFF], status=Status.CHANGES_REQUESTED)
-        wanted |= _current_signed(by_role[Role.STAFF])
-    plans = list(Plan.objects.filter(wanted).order_by("-target_year", "agency_id", "-revision"))
+    plans = list(Plan.objects.filter(_awaiting(by_role)).order_by("-target_year", "agency_id", "-revision"))
 
     reasons = {}
     sent_back = [p.pk for p in plans if p.status == Status.CHANGES_REQUESTED]
@@ -114,32 +106,53 @@ def my_work(user, today=None):
     return sorted(work.values(), key=lambda w: w.agency.name)
 
 
+def _awaiting(by_role):
+    """The plans awaiting someone with these roles ({role: agency ids})."""
+    wanted = Q(pk__in=[])
+    if by_role[Role.WORKING_GROUP]:
+        wanted |= Q(agency_id__in=by_role[Role.WORKING_GROUP], status=Status.SUBMITTED)
+    if by_role[Role.SIGNATORY]:
+        wanted |= Q(agency_id__in=by_role[Role.SIGNATORY], status=Status.APPROVED)
+    if by_role[Role.STAFF]:
+        wanted |= Q(agency_id__in=by_role[Role.STAFF], status=Status.CHANGES_REQUESTED)
+        wanted |= _current_signed(by_role[Role.STAFF])
+    return wanted
+
+
 def _plan_label(plan):
     suffix = f" ฉบับปรับปรุงครั้งที่ {plan.revision - 1}" if plan.revision > 1 else ""
     return f"แผนปีงบประมาณ {plan.target_year}{suffix}"
 
 
+def _due(quarter, quarter_list, recorded):
+    """A measure's progress for this quarter is due: planned for it (or for no quarter in
+    particular) and not yet recorded."""
+    return (not quarter_list or quarter in quarter_list) and quarter not in recorded
+
+
+def _overdue(deadline, recorded, today):
+    """Past its deadline, and its latest recorded quarter neither done nor cancelled."""
+    return deadline is not None and deadline < today and (not recorded or recorded[max(recorded)] not in FINISHED)
+
+
+def _current_quarter(target_year, today):
+    start, end = thai.fiscal_year_range(target_year)
+    return thai.fiscal_quarter_of(today) if start <= today <= end else None
+
+
 def _progress_items(plan, measures, today):
     items = []
     url = reverse("plans:progress", args=[plan.pk])
-    start, end = thai.fiscal_year_range(plan.target_year)
-    if start <= today <= end:
-        quarter = thai.fiscal_quarter_of(today)
-        due = [
-            m for m, recorded in measures
-            if (not m.quarter_list or quarter in m.quarter_list) and quarter not in recorded
-        ]
+    quarter = _current_quarter(plan.target_year, today)
+    if quarter is not None:
+        due = [m for m, recorded in measures if _due(quarter, m.quarter_list, recorded)]
         if due:
             items.append(WorkItem(
                 "progress", plan,
                 f"บันทึกผลการดำเนินงานไตรมาส {quarter} ของ{_plan_label(plan)}: ยังไม่ได้บันทึก {len(due)} มาตรการ",
                 url, [m.title[:80] for m in due[:5]],
             ))
-    overdue = [
-        m for m, recorded in measures
-        if m.deadline is not None and m.deadline < today
-        and (not recorded or recorded[max(recorded)] not in FINISHED)
-    ]
+    overdue = [m for m, recorded in measures if _overdue(m.deadline, recorded, today)]
     if overdue:
         items.append(WorkItem(
             "overdue", plan,
@@ -149,5 +162,43 @@ def _progress_items(plan, measures, today):
     return items
 
 
-def my_work_count(user, today=None):
-    return sum(len(entry.items) for entry in my_work(user, today))
+def my_work_count(user, today=None, memberships=None):
+    """The number of my_work's items, for the navigation on every page: the same rules on
+    plain rows (roles, plans, then the signed plans' measures and progress), with no agency,
+    reason, label or link built, in at most three queries. `memberships`: the user's
+    (role, agency id, province) rows, when the caller has read them (one query less)."""
+    if not user.is_authenticated:
+        return 0
+    today = today or timezone.localdate()
+    if memberships is None:
+        memberships = Membership.objects.filter(user=user).values_list("role", "agency_id", "province")
+    by_role = defaultdict(set)
+    for role, agency_id, _ in memberships:
+        if agency_id is not None and role != Role.PROVINCIAL:
+            by_role[role].add(agency_id)
+    if not by_role:
+        return 0
+    plans = list(Plan.objects.filter(_awaiting(by_role)).order_by().values_list("pk", "status", "target_year"))
+    # Each plan waiting for a review, a signature or changes is one item.
+    count = sum(1 for _, status, _ in plans if status != Status.SIGNED)
+    quarters = {pk: _current_quarter(year, today) for pk, status, year in plans if status == Status.SIGNED}
+    if not quarters:
+        return count
+    # The signed plans' measures, each with its recorded quarters (one row per quarter recorded).
+    measures = {}
+    rows = Measure.objects.filter(plan_id__in=quarters).order_by().values_list(
+        "pk", "plan_id", "quarters", "deadline", "progress__quarter", "progress__status"
+    )
+    for pk, plan_id, planned, deadline, recorded_quarter, status in rows:
+        _, _, _, recorded = measures.setdefault(pk, (plan_id, planned, deadline, {}))
+        if recorded_quarter is not None:
+            recorded[recorded_quarter] = status
+    due, overdue = set(), set()
+    for plan_id, planned, deadline, recorded in measures.values():
+        quarter = quarters[plan_id]
+        if quarter is not None and _due(quarter, quarter_numbers(planned), recorded):
+            due.add(plan_id)
+        if _overdue(deadline, recorded, today):
+            overdue.add(plan_id)
+    # A signed plan: one item for the quarter's progress due, one for measures overdue.
+    return count + len(due) + len(overdue)

@@ -435,14 +435,16 @@ def _indicator_of(node, result):
     return parent
 
 
-def uncovered_urgent_questions(plan, result=None):
+def uncovered_urgent_questions(plan, result=None, covered=None):
     """Urgent questions of the base assessment that no measure of the plan names, as
-    UrgentItem (the part below 85 named)."""
+    UrgentItem (the part below 85 named). `covered`: the codes of the questions the plan's
+    measures name, when the caller has them (measure_questions)."""
     if result is None:
         result = compute_assessment(plan.assessment)
-    covered = set(
-        Measure.questions.through.objects.filter(measure__plan=plan).values_list("frameworkitem__code", flat=True)
-    )
+    if covered is None:
+        covered = set(
+            Measure.questions.through.objects.filter(measure__plan=plan).values_list("frameworkitem__code", flat=True)
+        )
     return [
         item for item in urgent_items(result) if item.node.kind == scoring.QUESTION and item.node.code not in covered
     ]
@@ -659,10 +661,13 @@ def plan_progress_percent(plan, measures=None, progress=None):
     """Share of active measures done: a measure counts as done when its latest
     recorded quarter is done; cancelled measures leave the denominator."""
     measures = measures if measures is not None else list(plan.measures.all())
-    progress = progress if progress is not None else list(Progress.objects.filter(measure__plan=plan))
+    if progress is None:
+        rows = Progress.objects.filter(measure__plan_id=plan.pk).order_by().values_list("measure_id", "quarter", "status")
+    else:
+        rows = [(p.measure_id, p.quarter, p.status) for p in progress]
     latest = {}
-    for p in sorted(progress, key=lambda p: p.quarter):
-        latest[p.measure_id] = p.status
+    for measure_id, _, status in sorted(rows, key=lambda row: row[1]):
+        latest[measure_id] = status
     active = [m for m in measures if latest.get(m.pk) != Progress.Status.CANCELLED]
     if not active:
         return 0
@@ -819,9 +824,13 @@ def measure_move(*, measure, user, direction):
     return measure
 
 
-def uncovered_indicators(plan, result):
-    """Indicators below 100 with no measure of their own in the plan."""
-    covered = set(plan.measures.values_list("indicator__code", flat=True))
+def uncovered_indicators(plan, result, measures=None):
+    """Indicators below 100 with no measure of their own in the plan. `measures`: the plan's
+    measures with their indicator selected, when the caller has them (no query then)."""
+    if measures is not None:
+        covered = {m.indicator.code for m in measures}
+    else:
+        covered = set(plan.measures.values_list("indicator__code", flat=True))
     return [
         f for f in result.of_kind(scoring.INDICATOR)
         if f.triage in (scoring.Triage.URGENT, scoring.Triage.IMPROVE) and f.node.code not in covered
@@ -870,15 +879,40 @@ def _is_local_address(url):
     return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".localhost")
 
 
-def plan_checklist(plan, result=None, measures=None):
+def measure_questions(plan):
+    """{measure id: [(code, name), …]}: the questions each measure of the plan names, in the
+    framework's order, in one plain query (prefetching them as model instances cost a page
+    more than all its other queries)."""
+    questions = {}
+    rows = Measure.questions.through.objects.filter(measure__plan_id=plan.pk).order_by("frameworkitem__order")
+    for measure_id, code, name in rows.values_list("measure_id", "frameworkitem__code", "frameworkitem__name"):
+        questions.setdefault(measure_id, []).append((code, name))
+    return questions
+
+
+def measure_unit_names(plan):
+    """{measure id: [division name, …]}: each measure's responsible divisions in their order, in
+    one plain query (see measure_questions)."""
+    units = {}
+    rows = Measure.units.through.objects.filter(measure__plan_id=plan.pk).order_by("agencyunit__order", "agencyunit__name")
+    for measure_id, name in rows.values_list("measure_id", "agencyunit__name"):
+        units.setdefault(measure_id, []).append(name)
+    return units
+
+
+def plan_checklist(plan, result=None, measures=None, uncovered=None, unit_names=None):
     """What to look at before an irreversible step (submit, approve, sign, publish): a list
     of (ok, text). Nothing here blocks the step on its own; approving with urgent questions
-    uncovered needs a reason (plan_approve)."""
+    uncovered needs a reason (plan_approve). The caller may pass what it has already:
+    the plan's measures, uncovered_urgent_questions(plan) and measure_unit_names(plan)."""
     from django.conf import settings
 
-    measures = measures if measures is not None else list(plan.measures.prefetch_related("units"))
-    uncovered = uncovered_urgent_questions(plan, result)
-    no_owner = [m for m in measures if not m.all_units and not m.owner.strip() and not list(m.units.all())]
+    measures = measures if measures is not None else list(plan.measures.all())
+    if unit_names is None:
+        unit_names = measure_unit_names(plan)
+    if uncovered is None:
+        uncovered = uncovered_urgent_questions(plan, result)
+    no_owner = [m for m in measures if not m.all_units and not m.owner.strip() and not unit_names.get(m.pk)]
     no_period = [m for m in measures if not m.quarter_list and not (m.period_start and m.period_end)]
     items = [
         (not uncovered, "ข้อคำถามที่ต่ำกว่า ๘๕ มีมาตรการครบทุกข้อ" if not uncovered else

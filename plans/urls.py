@@ -15,6 +15,7 @@ urlpatterns = [
     path("plans/<int:pk>/revise/", views.plan_revise, name="revise"),
     path("plans/<int:pk>/measures/add/", views.measure_add, name="measure_add"),
     path("plans/<int:pk>/measures/<int:measure_id>/", views.measure_update, name="measure_update"),
+    path("plans/<int:pk>/measures/<int:measure_id>/edit/", views.measure_edit, name="measure_edit"),
     path("plans/<int:pk>/measures/<int:measure_id>/move/", views.measure_move, name="measure_move"),
     path("plans/<int:pk>/measures/<int:measure_id>/delete/", views.measure_delete, name="measure_delete"),
     path("plans/<int:pk>/sign/", views.plan_sign, name="sign"),

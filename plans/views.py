@@ -5,17 +5,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from assessments import scoring
-from assessments.models import Assessment, Membership, agencies_for, compute_assessment, has_role
+from assessments.models import Assessment, Membership, agencies_for, compute_assessment
 from assessments.views import _get_assessment_for_user
 from ita_portal import uploads
 from ita_portal.forms import ThaiDateField
 from plans import services
-from plans.models import Band, Measure, MeasureTemplate, Plan, Progress, ReviewComment
+from plans.models import Band, Measure, MeasureTemplate, Plan, Progress
 
 Role = Membership.Role
 
@@ -25,10 +30,24 @@ def _get_agency_for_user(request, code):
 
 
 def _get_plan_for_user(request, pk):
-    return get_object_or_404(
-        Plan.objects.select_related("agency", "assessment__fiscal_year").filter(agency__in=agencies_for(request.user)),
-        pk=pk,
-    )
+    """The plan if the user may see its agency, else 404, with the user's roles in that agency
+    as plan.viewer_roles. The rule is agencies_for's (a role in the agency, or provincial officer
+    of its province; a superuser sees all), checked here on the user's memberships in one plain
+    query: filtering on the agencies_for subquery, then asking for the roles again, cost more
+    Python than the rest of a page's queries together."""
+    plan = get_object_or_404(Plan.objects.select_related("agency", "assessment__fiscal_year"), pk=pk)
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404("ไม่พบแผนนี้")
+    memberships = list(Membership.objects.filter(user=user).values_list("role", "agency_id", "province"))
+    # Read again by the navigation (ita_portal.context_processors.roles) for this request.
+    request.membership_rows = memberships
+    roles = {role for role, agency_id, _ in memberships if agency_id == plan.agency_id and role != Role.PROVINCIAL}
+    in_province = any(role == Role.PROVINCIAL and province == plan.agency.province for role, _, province in memberships)
+    if not (roles or in_province or user.is_superuser):
+        raise Http404("ไม่พบแผนนี้")
+    plan.viewer_roles = roles
+    return plan
 
 
 def _get_measure_for_user(request, plan, measure_id):
@@ -187,33 +206,50 @@ def plan_detail(request, pk):
 
 
 def _render_plan(request, plan, bound=None, status=200):
-    """The plan page; `bound` is a measure's editor form sent back with its errors."""
+    """The plan page; `bound` is a measure's editor form sent back with its errors.
+
+    Its cost is bounded per page, not per measure (tests/plans/test_page_work.py): the measures
+    come with their questions, units and comments in a fixed number of queries, and everything
+    derived from them (uncovered questions and indicators, the checklist) is computed from
+    those lists. A measure's edit form is built only when asked for (measure_edit)."""
     result = compute_assessment(plan.assessment)
+    indicator_figures = result.of_kind(scoring.INDICATOR)
     indicators = sorted(
-        result.of_kind(scoring.INDICATOR), key=lambda f: (-(f.value or 0), int(f.node.code) if f.node.code.isdigit() else 0)
+        indicator_figures, key=lambda f: (-(f.value or 0), int(f.node.code) if f.node.code.isdigit() else 0)
     )
-    measures = list(
-        plan.measures.select_related("indicator").prefetch_related(
-            "questions", "units", Prefetch("comments", queryset=ReviewComment.objects.select_related("author"))
-        ).order_by("indicator__order", "order", "pk")
-    )
-    roles = _roles(request.user, plan.agency)
+    measures = list(plan.measures.select_related("indicator").order_by("indicator__order", "order", "pk"))
+    questions, unit_names = services.measure_questions(plan), services.measure_unit_names(plan)
+    # Every comment of the plan in one query, then shared out: on a measure or on the plan.
+    comments = {}
+    for comment in plan.comments.select_related("author"):
+        comments.setdefault(comment.measure_id, []).append(comment)
+    roles = plan.viewer_roles
     can_edit = Role.STAFF in roles and plan.is_editable
     if can_edit:
-        choices = question_choices(plan)
-        for measure in measures:
-            if bound is not None and bound.prefix == f"m{measure.pk}":
-                measure.edit_form = bound
-            else:
-                measure.edit_form = MeasureForm(
-                    prefix=f"m{measure.pk}", initial=measure_initial(measure), plan=plan, question_choices=choices
-                )
+        move_url, edit_url, delete_url = (
+            _address_of_each(name, plan.pk) for name in ("plans:measure_move", "plans:measure_edit", "plans:measure_delete")
+        )
     groups = {}
     for measure in measures:
+        if can_edit:
+            measure.move_url, measure.edit_url, measure.delete_url = (
+                move_url(measure.pk), edit_url(measure.pk), delete_url(measure.pk)
+            )
+            measure.short_title = _truncate(measure.title, 60)  # named in the delete confirmation
+        measure.comment_list = comments.get(measure.pk, ())
+        measure.questions_text = "; ".join(f"{code} {name}" for code, name in questions.get(measure.pk, ()))
+        measure.units_text = measure.units_display(unit_names.get(measure.pk, ()))
+        # Only the form sent back with its errors is on the page, open where it was written.
+        measure.edit_form = bound if bound is not None and bound.prefix == f"m{measure.pk}" else None
         groups.setdefault(measure.indicator, []).append(measure)
     for group in groups.values():
         for position, measure in enumerate(group):
             measure.is_first, measure.is_last = position == 0, position == len(group) - 1
+    covered = {code for items in questions.values() for code, _ in items}
+    uncovered = services.uncovered_urgent_questions(plan, result, covered)
+    # Only a signed plan is revised (services.plan_revise).
+    next_revision = Plan.objects.filter(previous=plan).first() if plan.is_signed else None
+    transitions = list(plan.transitions.select_related("actor"))
     context = {
         "plan": plan,
         "agency": plan.agency,
@@ -222,42 +258,70 @@ def _render_plan(request, plan, bound=None, status=200):
         "groups": list(groups.items()),
         "measure_count": len(measures),
         "changes": services.revision_changes(plan),
-        "next_revision": Plan.objects.filter(previous=plan).first(),
-        "uncovered": services.uncovered_urgent_questions(plan, result),
-        "uncovered_indicators": services.uncovered_indicators(plan, result) if can_edit else [],
-        "transitions": list(plan.transitions.select_related("actor")),
-        "general_comments": [c for c in plan.comments.select_related("author") if c.measure_id is None],
+        "next_revision": next_revision,
+        "uncovered": uncovered,
+        "uncovered_indicators": services.uncovered_indicators(plan, result, measures) if can_edit else [],
+        "transitions": transitions,
+        "general_comments": comments.get(None, ()),
         "roles": roles,
         "can_submit": Role.STAFF in roles and plan.is_editable,
         "can_review": Role.WORKING_GROUP in roles and plan.status == Plan.Status.SUBMITTED,
         "can_comment": bool(roles & {Role.WORKING_GROUP, Role.STAFF}) and not plan.is_signed,
         "can_sign": Role.SIGNATORY in roles and plan.status == Plan.Status.APPROVED,
-        "can_revise": Role.STAFF in roles and plan.is_signed and not Plan.objects.filter(previous=plan).exists(),
+        "can_revise": Role.STAFF in roles and plan.is_signed and next_revision is None,
         "can_edit": can_edit,
-        "library": _library_groups(plan) if can_edit else [],
+        "library": _library_groups() if can_edit else [],
         "plan_indicators": sorted(
-            (f for f in result.of_kind(scoring.INDICATOR)), key=lambda f: int(f.node.code) if f.node.code.isdigit() else 0
+            indicator_figures, key=lambda f: int(f.node.code) if f.node.code.isdigit() else 0
         ) if can_edit else [],
         "progress_percent": services.plan_progress_percent(plan, measures) if plan.is_signed else None,
-        "checklist": services.plan_checklist(plan, result, measures)
+        "checklist": services.plan_checklist(plan, result, measures, uncovered, unit_names)
         if (Role.STAFF in roles and plan.is_editable) or (roles & {Role.WORKING_GROUP, Role.SIGNATORY} and not plan.is_signed)
         else None,
-        "sent_back": _last_send_back(plan) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
+        "sent_back": _last_send_back(transitions) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
+        # The forms repeated per measure or question carry it ({% csrf_token %} once per page).
+        "csrf_input": _csrf_input(request),
+        "comment_url": reverse("plans:comment", args=[plan.pk]),
+        "add_url": reverse("plans:measure_add", args=[plan.pk]),
         "comment_form": CommentForm(),
         "decision_form": DecisionForm(),
     }
     return render(request, "plans/plan_detail.html", context, status=status)
 
 
-def _last_send_back(plan):
-    return plan.transitions.filter(to_status=Plan.Status.CHANGES_REQUESTED).select_related("actor").order_by("-at", "-pk").first()
+def _address_of_each(name, *args):
+    """pk -> reverse(name, args=[*args, pk]), reversing once: the plan page has several
+    addresses per measure, and reverse() costs more than the rest of a measure's markup."""
+    marker = "2147483647"
+    head, _, tail = reverse(name, args=[*args, marker]).rpartition(marker)
+    return lambda pk: f"{head}{pk}{tail}"
 
 
-def _library_groups(plan):
+def _truncate(text, length):
+    """text|truncatechars:length, without walking every character of a text that fits (the
+    filter checks each for a combining mark, costly for Thai on a page of many measures)."""
+    return text if len(text) <= length else Truncator(text).chars(length)
+
+
+def _last_send_back(transitions):
+    sent_back = [t for t in transitions if t.to_status == Plan.Status.CHANGES_REQUESTED]
+    return max(sent_back, key=lambda t: (t.at, t.pk)) if sent_back else None
+
+
+def _library_groups():
+    """The measure library for the "add from the library" list: (indicator number, its
+    <option>s as one string), the options joined here rather than one template loop each."""
     groups = {}
-    for template in MeasureTemplate.objects.order_by("indicator_number", "question_code", "band", "key"):
-        groups.setdefault(template.indicator_number, []).append(template)
-    return sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
+    templates = MeasureTemplate.objects.order_by("indicator_number", "question_code", "band", "key").values_list(
+        "pk", "indicator_number", "question_code", "title"
+    )
+    for pk, number, question_code, title in templates:
+        label = f"{question_code}: {_truncate(title, 90)}" if question_code else _truncate(title, 90)
+        groups.setdefault(number, []).append((pk, label))
+    return [
+        (number, format_html_join("", '<option value="{}">{}</option>', options))
+        for number, options in sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
+    ]
 
 
 def _refused(request, plan, error, back="plans:detail"):
@@ -291,6 +355,25 @@ def measure_add(request, pk):
     return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
 
 
+EDIT_REFUSED = "แก้ไขมาตรการได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้ ขณะแผนเป็นร่างหรือถูกส่งกลับ"
+
+
+@login_required
+@never_cache
+def measure_edit(request, pk, measure_id):
+    """A measure's edit form: the plan page fetches it (?partial=1) when its editor is opened,
+    and links here as a page of its own for a browser without script."""
+    plan = _get_plan_for_user(request, pk)
+    measure = _get_measure_for_user(request, plan, measure_id)
+    if Role.STAFF not in plan.viewer_roles or not plan.is_editable:
+        return _refused(request, plan, PermissionDenied(EDIT_REFUSED))
+    form = MeasureForm(
+        prefix=f"m{measure.pk}", initial=measure_initial(measure), plan=plan, question_choices=question_choices(plan)
+    )
+    template = "plans/_measure_form.html" if request.GET.get("partial") == "1" else "plans/measure_edit.html"
+    return render(request, template, {"plan": plan, "m": measure, "form": form})
+
+
 @login_required
 @require_POST
 def measure_update(request, pk, measure_id):
@@ -313,8 +396,8 @@ def measure_update(request, pk, measure_id):
         else:
             messages.success(request, f"บันทึกมาตรการ “{measure.title[:60]}” แล้ว")
             return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
-    if not has_role(request.user, plan.agency_id, Role.STAFF) or not plan.is_editable:
-        return _refused(request, plan, PermissionDenied("แก้ไขมาตรการได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้ ขณะแผนเป็นร่างหรือถูกส่งกลับ"))
+    if Role.STAFF not in plan.viewer_roles or not plan.is_editable:
+        return _refused(request, plan, PermissionDenied(EDIT_REFUSED))
     messages.error(request, f"ยังไม่ได้บันทึกมาตรการ “{measure.title[:60]}”: {_form_errors(form)}")
     return _render_plan(request, plan, bound=form, status=400)
 
@@ -444,7 +527,7 @@ class SignForm(forms.Form):
 @login_required
 def plan_sign(request, pk):
     plan = _get_plan_for_user(request, pk)
-    if not has_role(request.user, plan.agency_id, Role.SIGNATORY):
+    if Role.SIGNATORY not in plan.viewer_roles:
         return render(request, "plans/refused.html", {"plan": plan, "message": "ลงนามประกาศได้เฉพาะผู้ลงนามของหน่วยงานนี้"}, status=403)
     if request.method == "POST":
         form = SignForm(request.POST, request.FILES, plan=plan)
@@ -517,10 +600,9 @@ class ProgressForm(forms.Form):
 @login_required
 def plan_progress(request, pk):
     plan = _get_plan_for_user(request, pk)
-    measures = list(plan.measures.select_related("indicator").prefetch_related("progress", "units"))
-    can_record = has_role(request.user, plan.agency_id, Role.STAFF) and plan.is_signed
+    can_record = Role.STAFF in plan.viewer_roles and plan.is_signed
     if request.method == "POST":
-        if not has_role(request.user, plan.agency_id, Role.STAFF):
+        if Role.STAFF not in plan.viewer_roles:
             return render(request, "plans/refused.html", {"plan": plan, "message": "บันทึกผลได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้"}, status=403)
         measure = _get_measure_for_user(request, plan, request.POST.get("measure"))
         try:
@@ -542,10 +624,25 @@ def plan_progress(request, pk):
                 for f, e in form.errors.items() for m in e
             )
             messages.error(request, f"ยังไม่ได้บันทึก: {errors}")
+    # Three plain queries whatever the number of measures (tests/plans/test_page_work.py), and
+    # each quarter's status list built here once per status, not per quarter in the template.
+    measures = list(plan.measures.select_related("indicator"))
+    unit_names = services.measure_unit_names(plan)
+    progress = list(Progress.objects.filter(measure__plan_id=plan.pk).order_by("measure_id", "quarter"))
+    by_measure = {}
+    for p in progress:
+        by_measure.setdefault(p.measure_id, {})[p.quarter] = p
+    options = _status_options() if can_record else {}
     rows = []
     for measure in measures:
-        by_quarter = {p.quarter: p for p in measure.progress.all()}
-        rows.append({"measure": measure, "quarters": [(q, by_quarter.get(q)) for q in range(1, 5)]})
+        recorded = by_measure.get(measure.pk, {})
+        quarters = []
+        for quarter in range(1, 5):
+            p = recorded.get(quarter)
+            # Numbers as text: the template would localise each of ~80 numbers on the page.
+            quarters.append((str(quarter), p, options.get(p.status if p else None)))
+        rows.append({"measure": measure, "pk": str(measure.pk), "quarters": quarters,
+                     "units": measure.units_display(unit_names.get(measure.pk, ()))})
     return render(
         request,
         "plans/plan_progress.html",
@@ -554,10 +651,26 @@ def plan_progress(request, pk):
             "agency": plan.agency,
             "rows": rows,
             "can_record": can_record,
-            "percent": services.plan_progress_percent(plan, measures),
-            "status_choices": Progress.Status.choices,
+            "percent": services.plan_progress_percent(plan, measures, progress),
+            "csrf_input": _csrf_input(request) if can_record else "",
         },
     )
+
+
+def _csrf_input(request):
+    """{% csrf_token %}'s hidden input, built once for a page with a form per row."""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+
+
+def _status_options(choices=Progress.Status.choices):
+    """The <option>s of the progress status list, one string per status that can be selected
+    (None: a quarter not yet recorded, the first status shown)."""
+    def render_options(selected):
+        return format_html_join(
+            "", '<option value="{}"{}>{}</option>',
+            ((value, mark_safe(" selected") if value == selected else "", label) for value, label in choices),
+        )
+    return {selected: render_options(selected) for selected in [None, *(value for value, _ in choices)]}
 
 
 @login_required

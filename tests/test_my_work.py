@@ -157,6 +157,40 @@ def test_it_counts_with_the_same_number_of_queries_for_many_plans(django_user_mo
     assert len(group) <= 5
 
 
+def test_it_counts_exactly_the_items_it_lists(django_user_model, owner, wg_member, mayor, library):
+    from assessments.models import Agency, Membership
+    from plans.models import Measure
+    from tests.conftest import make_assessment
+
+    for n in range(6):
+        agency = Agency.objects.create(code=f"C{n:03}", name=f"องค์การบริหารส่วนตำบลนับ{n}", province="นครราชสีมา")
+        for user, role in [(owner, "staff"), (wg_member, "working_group"), (mayor, "signatory")]:
+            Membership.objects.create(user=user, agency=agency, role=role)
+        assessment = make_assessment(agency, 2568, {(str(i), ""): "90.00" for i in range(1, 11)})
+        plan, _ = services.plan_draft_from_assessment(assessment=assessment, user=owner)
+        if n == 0:
+            continue  # a draft: nobody's item
+        services.plan_submit(plan=plan, user=owner)
+        if n == 2:
+            services.plan_request_changes(plan=plan, user=wg_member, comment="แก้")
+        elif n == 3:
+            Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.APPROVED)
+        elif n >= 4:
+            Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.SIGNED)
+            measures = list(Measure.objects.filter(plan=plan).order_by("order"))
+            Measure.objects.filter(pk=measures[0].pk).update(deadline=datetime.date(2025, 12, 31), quarters="1")
+            if n == 5:  # every measure's first quarter recorded; one done, so not overdue
+                for i, measure in enumerate(measures):
+                    Progress.objects.create(measure=measure, quarter=1, status="done" if i == 0 else "in_progress")
+    days = [datetime.date(2025, 9, 1), datetime.date(2025, 11, 15), datetime.date(2026, 1, 15), datetime.date(2027, 1, 1)]
+    for user in (owner, wg_member, mayor):
+        for day in days:
+            assert my_work_count(user, day) == sum(len(entry.items) for entry in my_work(user, day)), (user, day)
+    kinds = {user.username: sorted(i.kind for e in my_work(user, datetime.date(2026, 1, 15)) for i in e.items)
+             for user in (owner, wg_member, mayor)}
+    assert kinds == {"owner": ["changes", "overdue", "progress", "progress"], "member": ["review"], "mayor": ["sign"]}
+
+
 def test_it_shows_nothing_to_a_provincial_officer(client, django_user_model, plan_a, owner, agency_a):
     from assessments.models import Membership
 

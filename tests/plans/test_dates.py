@@ -151,7 +151,7 @@ def test_it_shows_a_stored_deadline_in_the_buddhist_era(client, plan, owner):
     measure = plan.measures.order_by("order").first()
     assert measure.deadline == datetime.date(2026, 9, 30)
     client.force_login(owner)
-    html = client.get(reverse("plans:detail", args=[plan.pk])).content.decode()
+    html = client.get(reverse("plans:measure_edit", args=[plan.pk, measure.pk])).content.decode()
     year = html[html.index(f'name="m{measure.pk}-deadline_2"'):]
     year = year[:year.index("</select>")]
     assert '<option value="2569" selected>2569</option>' in year

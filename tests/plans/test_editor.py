@@ -48,11 +48,80 @@ def test_it_shows_the_editor_to_staff_only(client, plan, owner, wg_member):
     client.force_login(owner)
     html = client.get(detail(plan)).content.decode()
     measure = plan.measures.first()
-    assert f'action="{reverse("plans:measure_update", args=[plan.pk, measure.pk])}"' in html
-    assert f'name="m{measure.pk}-deadline_2"' in html
-    assert reverse("plans:measure_add", args=[plan.pk]) in html
+    edit = reverse("plans:measure_edit", args=[plan.pk, measure.pk])
+    assert f'href="{edit}"' in html and reverse("plans:measure_add", args=[plan.pk]) in html
+    for url in (edit, edit + "?partial=1"):
+        form = client.get(url).content.decode()
+        assert f'action="{reverse("plans:measure_update", args=[plan.pk, measure.pk])}"' in form
+        assert f'name="m{measure.pk}-deadline_2"' in form
     client.force_login(wg_member)
-    assert reverse("plans:measure_add", args=[plan.pk]) not in client.get(detail(plan)).content.decode()
+    html = client.get(detail(plan)).content.decode()
+    assert reverse("plans:measure_add", args=[plan.pk]) not in html and edit not in html
+    assert client.get(edit).status_code == 403
+
+
+def test_it_renders_no_edit_form_on_the_plan_page_only_a_link_to_each(client, plan, owner):
+    client.force_login(owner)
+    html = client.get(detail(plan)).content.decode()
+    assert 'class="measure-form"' not in html and "-deadline_2" not in html
+    for measure in plan.measures.all():
+        edit = reverse("plans:measure_edit", args=[plan.pk, measure.pk])
+        assert f'data-editor-url="{edit}?partial=1"' in html and f'href="{edit}"' in html
+
+
+def test_it_serves_the_editor_alone_to_the_script_and_as_a_page_without_it(client, plan, owner):
+    measure = plan.measures.order_by("order").first()
+    client.force_login(owner)
+    edit = reverse("plans:measure_edit", args=[plan.pk, measure.pk])
+    fragment = client.get(edit + "?partial=1")
+    assert fragment.status_code == 200 and "no-store" in fragment["Cache-Control"]
+    html = fragment.content.decode()
+    assert html.lstrip().startswith('<form method="post"') and "<html" not in html
+    assert f'name="m{measure.pk}-version" value="{measure.version}"' in html
+    assert "csrfmiddlewaretoken" in html and measure.title in html
+    page = client.get(edit).content.decode()
+    assert "<html" in page and 'class="measure-form"' in page
+    assert f'href="{detail(plan)}#measure-{measure.pk}"' in page
+
+
+def test_it_saves_a_measure_from_the_editor_page_without_script(client, plan, owner):
+    import lxml.html
+
+    measure = plan.measures.filter(questions__isnull=False).order_by("order").first()
+    before = (measure.title, measure.deadline, sorted(q.code for q in measure.questions.all()))
+    assert before[1] is not None and before[2]
+    client.force_login(owner)
+    page = client.get(reverse("plans:measure_edit", args=[plan.pk, measure.pk]))
+    form = next(f for f in lxml.html.fromstring(page.content.decode()).forms if "measure-form" in f.get("class", ""))
+    data = {}
+    for name, value in form.form_values():  # what the browser sends back, every field as shown
+        data.setdefault(name, []).append(value)
+    data[f"m{measure.pk}-owner"] = ["ปลัดองค์การบริหารส่วนตำบล"]
+    response = client.post(form.get("action"), data)
+    assert response.status_code == 302 and response.url.endswith(f"#measure-{measure.pk}")
+    measure.refresh_from_db()
+    assert measure.owner == "ปลัดองค์การบริหารส่วนตำบล" and measure.version == 1
+    assert (measure.title, measure.deadline, sorted(q.code for q in measure.questions.all())) == before
+
+
+def test_it_opens_the_editor_with_the_current_version_after_an_edit(client, plan, owner):
+    measure = plan.measures.order_by("order").first()
+    client.force_login(owner)
+    assert update(client, plan, measure, title="แก้ครั้งแรก").status_code == 302
+    html = client.get(reverse("plans:measure_edit", args=[plan.pk, measure.pk]) + "?partial=1").content.decode()
+    assert f'name="m{measure.pk}-version" value="1"' in html and "แก้ครั้งแรก" in html
+
+
+def test_it_refuses_the_editor_on_a_submitted_plan_and_for_a_foreign_measure(client, plan, other_plan, owner):
+    measure = plan.measures.order_by("order").first()
+    client.force_login(owner)
+    foreign = other_plan.measures.first()
+    assert client.get(reverse("plans:measure_edit", args=[plan.pk, foreign.pk])).status_code == 404
+    assert client.get(reverse("plans:measure_edit", args=[other_plan.pk, foreign.pk])).status_code == 404
+    plan_submit(plan=plan, user=owner)
+    response = client.get(reverse("plans:measure_edit", args=[plan.pk, measure.pk]) + "?partial=1")
+    assert response.status_code == 403
+    assert "แก้ไขมาตรการได้เฉพาะเจ้าหน้าที่ของหน่วยงานนี้" in response.content.decode()
 
 
 def test_it_saves_every_column_of_a_measure(client, plan, owner):
@@ -89,7 +158,11 @@ def test_it_refuses_an_empty_title_naming_the_field(client, plan, owner):
     client.force_login(owner)
     response = update(client, plan, measure, title="  ", owner="ไม่ควรถูกบันทึก")
     assert response.status_code == 400
-    assert "มาตรการ/โครงการ/กิจกรรม: กรุณาระบุมาตรการ/โครงการ/กิจกรรม" in response.content.decode()
+    html = response.content.decode()
+    assert "มาตรการ/โครงการ/กิจกรรม: กรุณาระบุมาตรการ/โครงการ/กิจกรรม" in html
+    # The form comes back open on the plan page, with what was typed; the others stay links.
+    assert html.count('class="measure-form"') == 1 and '<details class="measure-edit" open>' in html
+    assert "ไม่ควรถูกบันทึก" in html
     measure.refresh_from_db()
     assert (measure.title, measure.owner) == before
 

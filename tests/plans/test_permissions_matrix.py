@@ -98,6 +98,8 @@ CASES = [
          effect=lambda w: Plan.objects.get(pk=w.plan.pk).status == Plan.Status.CHANGES_REQUESTED),
     Case("measure_add", {"staff"}, method="post", data=lambda w: {"indicator": "1"},
          effect=lambda w: w.plan.measures.count() > w.measure_count),
+    Case("measure_edit", {"staff"}, args=measure_args, label="page"),
+    Case("measure_edit", set(), state="submitted", label="submitted-plan", args=measure_args),
     Case("measure_update", {"staff"}, method="post", args=measure_args, data=measure_form,
          effect=lambda w: w.plan.measures.filter(title="แก้ไขโดยผู้ทดสอบสิทธิ์").exists()),
     Case("measure_move", {"staff"}, method="post", label="down", args=lambda w: [w.plan.pk, w.movable.pk],
