@@ -2,6 +2,7 @@
 """Python cost of the portal's heaviest pages, measured in one process: median CPU ms per page.
 
 Usage: .venv/bin/python scripts/bench_pages.py [--postgres] [--agencies 8317] [--years 2563-2568] [--runs 20]
+       .venv/bin/python scripts/bench_pages.py --database postgres://… (a database built earlier: no build)
 
 Builds its own database: a temporary SQLite file, or with --postgres a throwaway PostgreSQL
 server (scripts/pg_dev_server.sh, as .ci/run and the load test start it), stopped and removed at
@@ -48,6 +49,9 @@ def parse_args():
     parser.add_argument("--agencies", type=int, default=8317, help="agencies of the national dataset (default 8317)")
     parser.add_argument("--years", default="2563-2568", help="fiscal years of the national dataset")
     parser.add_argument("--runs", type=int, default=20, help="measured requests per page (default 20)")
+    parser.add_argument("--database", metavar="URL",
+                        help="measure this database as it is (built by an earlier run or by hand: demo and national "
+                             "dataset), without building one")
     return parser.parse_args()
 
 
@@ -74,7 +78,10 @@ def production_environment(args):
     work = Path(tempfile.mkdtemp(prefix="ita-bench-pages."))
     work.chmod(0o711)  # the PostgreSQL server user must reach work/pg when run as root
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # registered first: runs after the server stops
-    os.environ["DATABASE_URL"] = start_postgres(work) if args.postgres else f"sqlite:///{work / 'bench.sqlite3'}"
+    if args.database:
+        os.environ["DATABASE_URL"] = args.database
+    else:
+        os.environ["DATABASE_URL"] = start_postgres(work) if args.postgres else f"sqlite:///{work / 'bench.sqlite3'}"
     os.environ.update(
         DJANGO_DEBUG="0",
         SECRET_KEY="bench-" + secrets.token_hex(24),
@@ -98,6 +105,9 @@ def production_environment(args):
 def build(args):
     from django.core.management import call_command
 
+    if args.database:
+        call_command("collectstatic", interactive=False, verbosity=0)
+        return 0
     quiet = io.StringIO()  # the commands' progress reports: not part of the table
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
@@ -184,8 +194,9 @@ def main():
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
 
-    print(f"building the database ({connection.vendor}): demo + {args.agencies:,} agencies × FY{args.years} …",
-          flush=True)
+    if not args.database:
+        print(f"building the database ({connection.vendor}): demo + {args.agencies:,} agencies × FY{args.years} …",
+              flush=True)
     built = build(args)
     print(f"database: {connection.vendor}; {Agency.objects.count():,} agencies, {Assessment.objects.count():,} "
           f"assessments; built in {built:.0f} s")
