@@ -532,13 +532,15 @@ def item_parts(item):
     return ("", "public", "survey") if item.has_parts else ("",)
 
 
+TRIAGE_BADGES = {
+    band: format_html('<span class="triage triage-{}" title="{}">{} {}</span>', band.value, band.label, icon, band.label)
+    for band, icon in TRIAGE_ICONS.items()
+}
+
+
 def triage_badge(value):
     band = scoring.triage_of(value)
-    if band is None:
-        return ""
-    return format_html(
-        '<span class="triage triage-{}" title="{}">{} {}</span>', band.value, band.label, TRIAGE_ICONS[band], band.label
-    )
+    return "" if band is None else TRIAGE_BADGES[band]
 
 
 class LevelFilter(admin.SimpleListFilter):
