@@ -1,6 +1,5 @@
 import dataclasses
 import datetime
-import html
 from uuid import uuid4
 
 from django import forms
@@ -60,6 +59,7 @@ from assessments.services import (
     assessment_save_scores,
 )
 from ita_portal import signing_secrets
+from ita_portal.markup import escape
 from ita_portal.thai import format_score, thai_date_short
 from ita_portal.uploads import validate_emblem, with_random_name
 
@@ -418,12 +418,6 @@ class ScoreInput(forms.TextInput):
                 parts.append(f' {key}="{escape(attr)}"')
         parts.append(">")
         return mark_safe("".join(parts))
-
-
-def escape(text):
-    """django.utils.html.escape for plain text (the same five characters) without its lazy-string
-    wrapper, which costs more than the escaping on a page of ninety score boxes."""
-    return html.escape(str(text))
 
 
 class ScoreField(forms.CharField):

@@ -7,11 +7,15 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from assessments import comparison, scoring
 from assessments.charts import PALETTE, Series, line_chart
 from assessments.converters import AgencyCodeConverter
-from assessments.models import Assessment, FiscalYear, Membership, agencies_for, compute_assessment
+from assessments.models import Agency, Assessment, FiscalYear, Membership, agencies_for, compute_assessment
+from ita_portal.markup import escape
+from ita_portal.thai import format_score
+from plans.models import Plan
 
 PAGE_SIZE = 50
 
@@ -101,8 +105,6 @@ def _sort_options():
 
 @login_required
 def province_table(request):
-    from plans.models import Plan
-
     scope = agencies_for(request.user)
     provinces = _visible_provinces(scope)
     if not provinces:
@@ -119,19 +121,14 @@ def province_table(request):
     # The number of rows without the annotations (tool scores, plans) the page's rows carry.
     paginator.count = scope.filter(province=province).count()
     page = paginator.get_page(request.GET.get("page"))
-    statuses = dict(Plan.Status.choices)
-    agencies = list(page.object_list)
-    # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
-    code_to_url = AgencyCodeConverter().to_url
-    compare_url = _url_maker("assessments:compare_agency", None, fiscal_year.year, convert=code_to_url)
-    trend_url = _url_maker("assessments:compare_trend", None, convert=code_to_url)
-    plan_url = _url_maker("plans:detail", None)
-    for agency in agencies:
-        agency.plan_label = statuses.get(agency.plan_status, "")
-        agency.triage = scoring.triage_of(agency.overall)
-        agency.type_short = TYPE_SHORT.get(agency.agency_type, agency.get_agency_type_display())
-        agency.compare_url, agency.trend_url = compare_url(agency.code), trend_url(agency.code)
-        agency.plan_url = plan_url(agency.plan_id) if agency.plan_id else ""
+    agencies = comparison.complete_rows(list(page.object_list), frame)
+    urls = {
+        # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
+        "compare": _url_maker("assessments:compare_agency", None, fiscal_year.year, convert=AgencyCodeConverter().to_url),
+        "trend": _url_maker("assessments:compare_trend", None, convert=AgencyCodeConverter().to_url),
+        "plan": _url_maker("plans:detail", None),
+    }
+    rows = [_province_row_html(agency, page.start_index() + n, fiscal_year.year + 1, urls) for n, agency in enumerate(agencies)]
     base = {"province": province, "year": fiscal_year.year}
     return render(
         request,
@@ -143,12 +140,53 @@ def province_table(request):
             "fiscal_year": fiscal_year,
             "page": page,
             "agencies": agencies,
+            "rows": rows,
             "columns": _sort_links(base, sort),
             "page_query": urlencode({**base, "sort": sort}),
             "sort": sort,
             "sort_options": _sort_options(),
             "next_year": fiscal_year.year + 1,
         },
+    )
+
+
+PLAN_STATUS_LABELS = dict(Plan.Status.choices)
+AGENCY_TYPE_LABELS = dict(Agency.Type.choices)
+
+
+def _province_row_html(a, number, next_year, urls):
+    """One agency's row of the province table (`a`: a row of comparison.province_table). Written
+    here rather than in the template: fifty rows of eleven cells cost the template engine more
+    than the rest of the page."""
+    name = escape(a.name)
+    if a.assessment_id:
+        name = f'<a href="{escape(urls["compare"](a.code))}">{name}</a>'
+    district = f" · อ.{escape(a.district)}" if a.district else ""
+    type_label = AGENCY_TYPE_LABELS.get(a.agency_type, a.agency_type)
+    if a.overall is not None:
+        overall = f'<span class="score-{scoring.triage_of(a.overall).value}">{format_score(a.overall, digits="arabic")}</span>'
+    else:
+        overall = '<span class="muted">ไม่มีผล</span>'
+    a.plan_label = PLAN_STATUS_LABELS.get(a.plan_status, "")
+    if a.plan_id:
+        plan = (f'<a href="{escape(urls["plan"](a.plan_id))}" class="status status-{escape(a.plan_status)}">'
+                f"{escape(a.plan_label)}</a>")
+    else:
+        plan = '<span class="muted">ยังไม่มีแผน</span>'
+    return mark_safe(
+        "<tr>"
+        f'<td class="num" data-label="ที่">{number}</td>'
+        f'<td class="name-cell" data-label="หน่วยงาน">{name}<div class="muted small">{escape(a.code)}{district}</div></td>'
+        f'<td data-label="ประเภท"><abbr title="{escape(type_label)}">{escape(TYPE_SHORT.get(a.agency_type, type_label))}</abbr></td>'
+        f'<td class="num" data-label="คะแนนรวม">{overall}</td>'
+        f'<td class="nowrap" data-label="ระดับ">{escape(a.level or "-")}</td>'
+        f'<td class="num" data-label="IIT">{format_score(getattr(a, "IIT", None), digits="arabic")}</td>'
+        f'<td class="num" data-label="EIT">{format_score(getattr(a, "EIT", None), digits="arabic")}</td>'
+        f'<td class="num" data-label="OIT">{format_score(getattr(a, "OIT", None), digits="arabic")}</td>'
+        f'<td class="num" data-label="ตัวชี้วัดต่ำกว่า 85">{escape(a.urgent) if a.assessment_id else "-"}</td>'
+        f'<td data-label="แผนปี {next_year}">{plan}</td>'
+        f'<td class="nowrap" data-label="แนวโน้ม"><a href="{escape(urls["trend"](a.code))}">ทุกปี</a></td>'
+        "</tr>\n"
     )
 
 
