@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 
 from assessments import comparison, scoring
@@ -231,8 +232,43 @@ def agency_compare(request, code, year):
             "overall": overall,
             "tools": tools,
             "indicators": indicators,
+            "indicator_rows": [_comparison_row_html(c) for c in indicators],
+            "tool_rows": [_comparison_row_html(c) for c in tools],
+            "overall_row": _comparison_row_html(overall, total=True),
             "years": years,
         },
+    )
+
+
+def _comparison_row_html(c, total=False):
+    """One figure of the agency page's table (a comparison.Comparison): its score, the peer
+    group's average and the difference, the province's and the nation's averages, the ranks.
+    Written here rather than in an included template (fourteen includes a page)."""
+    value = "-"
+    if c.value is not None:
+        value = f'<span class="score-{c.triage.value}">{format_score(c.value, digits="arabic")}</span>'
+    d = c.versus_peer
+    if d is None:
+        versus = "-"
+    elif d > 0:
+        versus = f'<span class="up">+{localize(d)}</span>'
+    elif d < 0:
+        versus = f'<span class="down">{localize(d)}</span>'
+    else:
+        versus = "0.00"
+    peer_rank = f"{c.peer_rank} / {c.peer_count}" if c.peer_rank else "-"
+    national_rank = f"{c.national_rank} / {c.national_count}" if c.national_rank else "-"
+    return mark_safe(
+        f'<tr class="{"total" if total else ""}">'
+        f'<td data-label="รายการ">{escape(c.label)}</td>'
+        f'<td class="num" data-label="คะแนน">{value}</td>'
+        f'<td class="num" data-label="เฉลี่ยกลุ่มเดียวกัน">{format_score(c.peer, digits="arabic")}</td>'
+        f'<td class="num" data-label="เทียบกลุ่ม">{versus}</td>'
+        f'<td class="num" data-label="เฉลี่ยจังหวัด">{format_score(c.province, digits="arabic")}</td>'
+        f'<td class="num" data-label="เฉลี่ยทั้งประเทศ">{format_score(c.national, digits="arabic")}</td>'
+        f'<td class="num" data-label="ลำดับในกลุ่ม">{peer_rank}</td>'
+        f'<td class="num" data-label="ลำดับทั้งประเทศ">{national_rank}</td>'
+        "</tr>\n"
     )
 
 
