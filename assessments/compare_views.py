@@ -1,12 +1,11 @@
 import re
 from decimal import Decimal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 
@@ -14,7 +13,7 @@ from assessments import comparison, scoring
 from assessments.charts import PALETTE, Series, line_chart
 from assessments.converters import AgencyCodeConverter
 from assessments.models import Agency, Assessment, FiscalYear, Membership, agencies_for, compute_assessment
-from ita_portal.markup import escape
+from ita_portal.markup import escape, url_maker
 from ita_portal.thai import format_score
 from plans.models import Plan
 
@@ -80,15 +79,6 @@ def _sort_links(base, sort):
     return links
 
 
-def _url_maker(name, *args, convert=str):
-    """A function value → URL of the view `name`, with `value` in place of the None in `args`:
-    reverse() once, then filled in per row (a table page would otherwise resolve 150 URLs).
-    `convert` is the path converter's to_url, then quoted as reverse() quotes it."""
-    marker = "9876543210"  # digits: fits str and int path converters
-    pattern = reverse(name, args=[marker if a is None else a for a in args])
-    return lambda value: pattern.replace(marker, quote(convert(value), safe="!$&'()*+,;=/~:@"))
-
-
 def _sort_options():
     options = []
     for column, label, high_first in COLUMNS:
@@ -125,9 +115,9 @@ def province_table(request):
     agencies = comparison.complete_rows(list(page.object_list), frame)
     urls = {
         # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
-        "compare": _url_maker("assessments:compare_agency", None, fiscal_year.year, convert=AgencyCodeConverter().to_url),
-        "trend": _url_maker("assessments:compare_trend", None, convert=AgencyCodeConverter().to_url),
-        "plan": _url_maker("plans:detail", None),
+        "compare": url_maker("assessments:compare_agency", None, fiscal_year.year, convert=AgencyCodeConverter().to_url),
+        "trend": url_maker("assessments:compare_trend", None, convert=AgencyCodeConverter().to_url),
+        "plan": url_maker("plans:detail", None),
     }
     rows = [_province_row_html(agency, page.start_index() + n, fiscal_year.year + 1, urls) for n, agency in enumerate(agencies)]
     base = {"province": province, "year": fiscal_year.year}
