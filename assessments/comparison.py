@@ -479,10 +479,21 @@ def agency_trend(agency):
     if not assessments:
         return []
     nodes = {}
-    for item in FrameworkItem.objects.filter(
-        fiscal_year_id__in=[a.fiscal_year_id for a in assessments]
-    ).select_related("parent"):
-        nodes.setdefault(item.fiscal_year_id, []).append(item.as_node())
+    # Plain rows, as framework_nodes reads them: six years of items as model instances (with
+    # their parents) cost more than the rest of the page.
+    for fiscal_year_id, code, kind, name, parent, order, weight, counts_for_level, has_parts in (
+        FrameworkItem.objects.filter(fiscal_year_id__in=[a.fiscal_year_id for a in assessments])
+        .order_by("fiscal_year_id", "order")
+        .values_list(
+            "fiscal_year_id", "code", "kind", "name", "parent__code", "order", "weight", "counts_for_level", "has_parts"
+        )
+    ):
+        nodes.setdefault(fiscal_year_id, []).append(
+            scoring.Node(
+                code=code, kind=kind, name=name, parent=parent, order=order, weight=weight,
+                counts_for_level=counts_for_level, has_parts=has_parts,
+            )
+        )
     official = {}
     for assessment_id, code, part, value in Score.objects.filter(assessment__agency=agency).values_list(
         "assessment_id", "item__code", "part", "value"
