@@ -1,5 +1,6 @@
 import dataclasses
 import datetime
+import functools
 from uuid import uuid4
 
 from django import forms
@@ -408,16 +409,23 @@ class ScoreInput(forms.TextInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         value = self.format_value(value)
-        parts = [f'<input type="{self.input_type}" name="{escape(name)}"']
-        if value is not None:
-            parts.append(f' value="{escape(value)}"')
-        for key, attr in {**self.attrs, **(attrs or {})}.items():
-            if attr is True:
-                parts.append(f" {key}")
-            elif attr is not False:
-                parts.append(f' {key}="{escape(attr)}"')
-        parts.append(">")
-        return mark_safe("".join(parts))
+        shown = "" if value is None else f' value="{escape(value)}"'
+        if attrs and attrs.keys() & self.attrs.keys():
+            attrs, extra = {**self.attrs, **attrs}, ""
+        else:
+            attrs, extra = attrs or {}, self._own_attrs
+        return mark_safe(f'<input type="{self.input_type}" name="{escape(name)}"{shown}{extra}{_attrs_html(attrs)}>')
+
+    @functools.cached_property
+    def _own_attrs(self):
+        # The same on every box (inputmode, size, class): written once.
+        return _attrs_html(self.attrs)
+
+
+def _attrs_html(attrs):
+    return "".join(
+        f" {key}" if attr is True else f' {key}="{escape(attr)}"' for key, attr in attrs.items() if attr is not False
+    )
 
 
 class ScoreField(forms.CharField):
@@ -608,6 +616,10 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["agency", "fiscal_year"] if obj else []
+
+    def get_queryset(self, request):
+        # The change page shows the agency and the year (title, read-only fields): read them with the row.
+        return super().get_queryset(request).select_related("agency", "fiscal_year")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "agency":
