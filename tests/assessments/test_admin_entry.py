@@ -126,7 +126,7 @@ def test_it_loads_the_page_for_agency_staff_in_a_bounded_number_of_queries(clien
         response = client.get(change_url(seed_assessment))
     assert response.status_code == 200
     assert 'name="score_i1" value="98.06"' in response.content.decode()
-    assert len(queries) <= 12
+    assert len(queries) <= 9
     sql = [q["sql"] for q in queries]
     assert sum('FROM "assessments_score"' in s for s in sql) == 1
     assert sum('FROM "assessments_frameworkitem"' in s for s in sql) == 1
