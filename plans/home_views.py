@@ -1,13 +1,11 @@
 """The home page (หน่วยงานของฉัน): the agencies a user may see, each with its latest assessment
 and latest plan.
 
-Three small queries for up to 200 rows (agencies, their latest assessments, their latest plans,
-each row's latest picked by a correlated subquery), and the rows written in Python: a provincial
-officer sees 200 agencies, whose six years of assessments and every plan the page used to load
-as model instances (about 40 ms of Python a view)."""
+Three queries of plain rows for up to 200 agencies (the agencies, their assessments, their plans)
+and the rows written in Python: a provincial officer sees 200 agencies, whose six years of
+assessments and every plan the page used to load as model instances (about 40 ms of Python)."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
@@ -27,20 +25,23 @@ def home(request):
         agencies_for(request.user).order_by("province", "name").values_list("pk", "code", "name", "province")[:ROWS]
     )
     ids = [pk for pk, *_ in agencies]
-    latest_assessment = Assessment.objects.filter(agency_id=OuterRef("agency_id")).order_by("-fiscal_year__year")
-    assessments = {
-        agency_id: (year, overall, level)
-        for agency_id, year, overall, level in Assessment.objects.filter(
-            agency_id__in=ids, pk=Subquery(latest_assessment.values("pk")[:1])
-        ).values_list("agency_id", "fiscal_year__year", "overall", "level")
-    }
-    latest_plan = Plan.objects.filter(agency_id=OuterRef("agency_id")).order_by("-target_year", "-revision")
-    plans = {
-        agency_id: (pk, target_year, status)
-        for agency_id, pk, target_year, status in Plan.objects.filter(
-            agency_id__in=ids, pk=Subquery(latest_plan.values("pk")[:1])
-        ).values_list("agency_id", "pk", "target_year", "status")
-    }
+    # Every year's figures as plain tuples, newest first, and the first of each agency kept: at
+    # 200 agencies as cheap in Python as reading the latest only, and far cheaper for the database
+    # than a subquery per row.
+    assessments = {}
+    for agency_id, year, overall, level in (
+        Assessment.objects.filter(agency_id__in=ids)
+        .order_by("agency_id", "-fiscal_year__year")
+        .values_list("agency_id", "fiscal_year__year", "overall", "level")
+    ):
+        assessments.setdefault(agency_id, (year, overall, level))
+    plans = {}
+    for agency_id, pk, target_year, status in (
+        Plan.objects.filter(agency_id__in=ids)
+        .order_by("agency_id", "-target_year", "-revision")
+        .values_list("agency_id", "pk", "target_year", "status")
+    ):
+        plans.setdefault(agency_id, (pk, target_year, status))
     urls = {
         # An agency code goes through its converter, as reverse() would (NK/001 is one segment).
         "agency": url_maker("plans:agency", None, convert=AgencyCodeConverter().to_url),
