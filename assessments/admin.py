@@ -753,11 +753,10 @@ def score_row_html(form, row, editable):
     """One row of the score table: the item, its boxes (or the stored figures, read-only), the
     computed figure with a mark where it differs from the published one, and the triage badge.
 
-    Written here rather than in the template, and each box as {{ field }} renders it without a
-    BoundField (its value: what was sent, else the stored figure; its id; aria-invalid and
+    Written here rather than in the template, and each box as {{ field }} renders it but without
+    a BoundField (its value: what was sent, else the stored figure; its id; aria-invalid and
     aria-describedby on an error; a score field is never required or disabled and has no help
-    text): the template
-    engine spent more on these seventy rows than on the rest of the page."""
+    text): the template engine spent more on these seventy rows than on the rest of the page."""
     item = row["item"]
     errors_of = form.errors if form.is_bound else {}
     cells = []
