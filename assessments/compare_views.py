@@ -113,6 +113,8 @@ def province_table(request):
     paginator.count = scope.filter(province=province).count()
     page = paginator.get_page(request.GET.get("page"))
     agencies = comparison.complete_rows(list(page.object_list), frame)
+    for agency in agencies:
+        agency.plan_label = PLAN_STATUS_LABELS.get(agency.plan_status, "")
     urls = {
         # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
         "compare": url_maker("assessments:compare_agency", None, fiscal_year.year, convert=AgencyCodeConverter().to_url),
@@ -146,7 +148,8 @@ AGENCY_TYPE_LABELS = dict(Agency.Type.choices)
 
 
 def _province_row_html(a, number, next_year, urls):
-    """One agency's row of the province table (`a`: a row of comparison.province_table). Written
+    """One agency's row of the province table (`a`: a row of comparison.province_table, completed
+    by comparison.complete_rows, with its plan_label). Written
     here rather than in the template: fifty rows of eleven cells cost the template engine more
     than the rest of the page."""
     name = escape(a.name)
@@ -158,7 +161,6 @@ def _province_row_html(a, number, next_year, urls):
         overall = f'<span class="score-{scoring.triage_of(a.overall).value}">{format_score(a.overall, digits="arabic")}</span>'
     else:
         overall = '<span class="muted">ไม่มีผล</span>'
-    a.plan_label = PLAN_STATUS_LABELS.get(a.plan_status, "")
     if a.plan_id:
         plan = (f'<a href="{escape(urls["plan"](a.plan_id))}" class="status status-{escape(a.plan_status)}">'
                 f"{escape(a.plan_label)}</a>")
