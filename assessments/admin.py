@@ -1,5 +1,6 @@
 import dataclasses
 import datetime
+import functools
 from uuid import uuid4
 
 from django import forms
@@ -59,6 +60,7 @@ from assessments.services import (
     assessment_save_scores,
 )
 from ita_portal import signing_secrets
+from ita_portal.markup import escape
 from ita_portal.thai import format_score, thai_date_short
 from ita_portal.uploads import validate_emblem, with_random_name
 
@@ -76,6 +78,15 @@ def _memberships(request):
     return cached
 
 
+def _may_view_agency(request, agency_id):
+    """Whether the agency is among agencies_for(user), asked once per agency and request: a change
+    page asks it for the object several times (view, buttons, history link)."""
+    visible = request.__dict__.setdefault("_ita_visible_agencies", {})
+    if agency_id not in visible:
+        visible[agency_id] = agencies_for(request.user).filter(pk=agency_id).exists()
+    return visible[agency_id]
+
+
 def _is_staff_somewhere(request):
     return any(role == STAFF for role, _ in _memberships(request))
 
@@ -88,11 +99,19 @@ class NotFoundOutsideQueryset:
         # answer 404 instead, the same as for an object that does not exist.
         if object_id is not None:
             try:
-                found = self.get_queryset(request).filter(pk=object_id).exists()
+                found = self.get_object(request, object_id)
             except (ValueError, TypeError, ValidationError):
-                found = False
-            if not found:
+                found = None
+            if found is None:
                 raise Http404("ไม่พบข้อมูลนี้ หรือท่านไม่มีสิทธิ์เข้าถึง")
+            # The view's own get_object takes it (once) instead of reading the row again.
+            request._ita_found_object = (self.model, str(object_id), found)
+
+    def get_object(self, request, object_id, from_field=None):
+        found = request.__dict__.pop("_ita_found_object", None)
+        if found is not None and from_field is None and found[:2] == (self.model, str(object_id)):
+            return found[2]
+        return super().get_object(request, object_id, from_field)
 
 
 class AgencyScopedAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
@@ -114,6 +133,14 @@ class AgencyScopedAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
             return queryset
         return queryset.filter(**{f"{self.agency_path}__in": agencies_for(request.user)})
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and not request.user.is_superuser:
+            # Read through get_queryset, so within agencies_for(user): has_view_permission
+            # need not ask the database again.
+            request.__dict__.setdefault("_ita_visible_agencies", {})[self._agency_id(obj)] = True
+        return obj
+
     def _is_member(self, request):
         return bool(_memberships(request))
 
@@ -125,7 +152,7 @@ class AgencyScopedAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
             return True
         if obj is None:
             return self._is_member(request)
-        return agencies_for(request.user).filter(pk=self._agency_id(obj)).exists()
+        return _may_view_agency(request, self._agency_id(obj))
 
     def has_change_permission(self, request, obj=None):
         if request.user.is_superuser:
@@ -377,18 +404,28 @@ def score_field_name(code, part):
 
 class ScoreInput(forms.TextInput):
     """The score box, rendered as Django's template would (type, name, value, attributes) but without
-    the template engine: a score page has about ninety of them, which cost more than the rest of
-    the page together."""
+    the template engine or a context per box: a score page has about ninety of them, which cost
+    more than the rest of the page together."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        shown = {"value": widget["value"]} if widget["value"] is not None else {}
-        attrs = "".join(
-            format_html(" {}", key) if value is True else format_html(' {}="{}"', key, value)
-            for key, value in {**shown, **widget["attrs"]}.items()
-            if value is not False
-        )
-        return format_html('<input type="{}" name="{}"{}>', widget["type"], widget["name"], mark_safe(attrs))
+        value = self.format_value(value)
+        shown = "" if value is None else f' value="{escape(value)}"'
+        if attrs and attrs.keys() & self.attrs.keys():
+            attrs, extra = {**self.attrs, **attrs}, ""
+        else:
+            attrs, extra = attrs or {}, self._own_attrs
+        return mark_safe(f'<input type="{self.input_type}" name="{escape(name)}"{shown}{extra}{_attrs_html(attrs)}>')
+
+    @functools.cached_property
+    def _own_attrs(self):
+        # The same on every box (inputmode, size, class): written once.
+        return _attrs_html(self.attrs)
+
+
+def _attrs_html(attrs):
+    return "".join(
+        f" {key}" if attr is True else f' {key}="{escape(attr)}"' for key, attr in attrs.items() if attr is not False
+    )
 
 
 class ScoreField(forms.CharField):
@@ -397,6 +434,11 @@ class ScoreField(forms.CharField):
     def __init__(self, *, item_label, **kwargs):
         self.item_label = item_label
         super().__init__(required=False, **kwargs)
+
+    def __deepcopy__(self, memo):
+        # A form deep-copies its fields on every instance (about ninety score fields a page).
+        # Score fields are shared by design (score_fields) and never changed once built.
+        return self
 
     def clean(self, value):
         try:
@@ -436,9 +478,13 @@ class AssessmentForm(LoadedVersionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The stored figures, {(code, part): value}: the boxes' initial values, and what the page
+        # scores (AssessmentAdmin.render_change_form) without reading them again.
+        self.stored_scores = {}
         if self.score_items and self.instance.pk:
             stored = self.instance.scores.values_list("item__code", "part", "value")
             for code, part, value in stored:
+                self.stored_scores[(code, part)] = value
                 self.initial[score_field_name(code, part)] = f"{value:.2f}"
 
     def score_values(self):
@@ -488,13 +534,15 @@ def item_parts(item):
     return ("", "public", "survey") if item.has_parts else ("",)
 
 
+TRIAGE_BADGES = {
+    band: format_html('<span class="triage triage-{}" title="{}">{} {}</span>', band.value, band.label, icon, band.label)
+    for band, icon in TRIAGE_ICONS.items()
+}
+
+
 def triage_badge(value):
     band = scoring.triage_of(value)
-    if band is None:
-        return ""
-    return format_html(
-        '<span class="triage triage-{}" title="{}">{} {}</span>', band.value, band.label, TRIAGE_ICONS[band], band.label
-    )
+    return "" if band is None else TRIAGE_BADGES[band]
 
 
 class LevelFilter(admin.SimpleListFilter):
@@ -569,6 +617,10 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["agency", "fiscal_year"] if obj else []
 
+    def get_queryset(self, request):
+        # The change page shows the agency and the year (title, read-only fields): read them with the row.
+        return super().get_queryset(request).select_related("agency", "fiscal_year")
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "agency":
             kwargs["queryset"] = self.staff_agencies(request)
@@ -589,6 +641,19 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             return base
         items = list(FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order"))
         return type("AssessmentScoresForm", (base,), {"score_items": items, **score_fields(items)})
+
+    @staticmethod
+    def _score_nodes(items):
+        """The framework as scoring nodes, from the items the form already holds (framework_nodes
+        would read them again)."""
+        codes = {item.pk: item.code for item in items}
+        return [
+            scoring.Node(
+                code=item.code, kind=item.kind, name=item.name, parent=codes.get(item.parent_id), order=item.order,
+                weight=item.weight, counts_for_level=item.counts_for_level, has_parts=item.has_parts,
+            )
+            for item in items
+        ]
 
     def get_changeform_initial_data(self, request):
         return {k: v for k, v in request.GET.items() if k in ("agency", "fiscal_year")}
@@ -627,8 +692,12 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form
         if form.score_items:
-            result = compute_assessment(obj) if obj is not None else None
-            context["score_sections"] = build_score_sections(form, result)
+            result = None
+            if obj is not None:
+                # The stored figures, as compute_assessment would read them: the form read them already.
+                result = compute_assessment(obj, nodes=self._score_nodes(form.score_items), official=form.stored_scores)
+            editable = add or self.has_change_permission(request, obj)
+            context["score_sections"] = build_score_sections(form, result, editable=editable)
             context["score_result"] = result
             context["score_errors"] = [
                 error for name, errors in form.errors.items() if name.startswith("score_") for error in errors
@@ -652,26 +721,71 @@ def score_label(score):
     return Truncator(score.item.label).chars(60)
 
 
-def build_score_sections(form, result):
-    """Rows for the one-page score entry, grouped by tool in the framework's order."""
+def build_score_sections(form, result, *, editable=True):
+    """Rows for the one-page score entry, grouped by tool in the framework's order. The rows under
+    a tool (about seventy in FY2568) come with their HTML (score_row_html); the template lays out
+    the overall and tool rows."""
     sections = []
+    findings = {}
+    for finding in result.findings if result else ():
+        findings.setdefault(finding.code, finding)
     for item in form.score_items:
         figure = result.figures.get(item.code) if result else None
         row = {
             "item": item,
-            "fields": [form[score_field_name(item.code, part)] for part in item_parts(item)],
             "computed": format_score(figure.computed, digits="arabic") if figure and figure.computed is not None else "",
             "value": figure.value if figure else None,
             "badge": triage_badge(figure.value) if figure and item.kind in ("indicator", "sub_indicator", "question") else "",
-            "finding": next((f for f in result.findings if f.code == item.code), None) if result else None,
+            "finding": findings.get(item.code),
         }
         if item.kind in ("overall", "tool"):
+            row["fields"] = [form[score_field_name(item.code, part)] for part in item_parts(item)]
             sections.append({"head": row, "rows": []})
         else:
+            row["html"] = score_row_html(form, row, editable)
             sections[-1]["rows"].append(row)
     if result and result.level:
         sections[0]["level"] = result.level
     return sections
+
+
+def score_row_html(form, row, editable):
+    """One row of the score table: the item, its boxes (or the stored figures, read-only), the
+    computed figure with a mark where it differs from the published one, and the triage badge.
+
+    Written here rather than in the template, and each box as {{ field }} renders it but without
+    a BoundField (its value: what was sent, else the stored figure; its id; aria-invalid and
+    aria-describedby on an error; a score field is never required or disabled and has no help
+    text): the template engine spent more on these seventy rows than on the rest of the page."""
+    item = row["item"]
+    errors_of = form.errors if form.is_bound else {}
+    cells = []
+    for part in item_parts(item):
+        name = form.add_prefix(score_field_name(item.code, part))
+        field = form.fields[name]
+        value = field.widget.value_from_datadict(form.data, form.files, name) if form.is_bound else form.initial.get(name)
+        errors = errors_of.get(name, ())
+        label = escape(field.label) if item.has_parts else ""
+        if editable:
+            box_id = form.auto_id % name
+            attrs = {"aria-invalid": "true", "aria-describedby": f"{box_id}_error", "id": box_id} if errors else {"id": box_id}
+            box = field.widget.render(name, value, attrs)
+        else:
+            box = f'<span class="ro-score">{escape(value or "-")}</span>'
+        messages = "".join(f'<div class="errorlist">{escape(e)}</div>' for e in errors)
+        cells.append(f'<label class="part"><span class="part-label">{label}</span>{box}</label>{messages}')
+    finding = row["finding"]
+    mark = ""
+    if finding is not None:
+        sign = "⚠" if finding.kind == "warning" else "ℹ"
+        mark = f'<div class="finding {escape(finding.kind)}">{sign} ต่างจากที่ประกาศ</div>'
+    return mark_safe(
+        f'<tr class="kind-{escape(item.kind)}{" has-finding" if finding is not None else ""}">'
+        f'<th scope="row">{escape(item.label)}</th>'
+        f'<td class="entry">{"".join(cells)}</td>'
+        f'<td class="computed">{escape(row["computed"] or "-")}{mark}</td>'
+        f"<td>{row['badge']}</td></tr>\n"
+    )
 
 
 class AgencyForm(forms.ModelForm):
@@ -1057,7 +1171,7 @@ class ImportBatchAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
         return queryset.filter(Q(user=request.user) | Q(pk__in=touched))
 
     def _is_member(self, request):
-        return Membership.objects.filter(user=request.user).exists()
+        return bool(_memberships(request))
 
     def has_module_permission(self, request):
         return request.user.is_active and (request.user.is_superuser or self._is_member(request))

@@ -1,17 +1,21 @@
 import re
 from decimal import Decimal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.safestring import mark_safe
 
 from assessments import comparison, scoring
 from assessments.charts import PALETTE, Series, line_chart
 from assessments.converters import AgencyCodeConverter
-from assessments.models import Assessment, FiscalYear, Membership, agencies_for, compute_assessment
+from assessments.models import Agency, Assessment, FiscalYear, Membership, agencies_for, compute_assessment
+from ita_portal.markup import escape, url_maker
+from ita_portal.thai import format_score
+from plans.models import Plan
 
 PAGE_SIZE = 50
 
@@ -75,15 +79,6 @@ def _sort_links(base, sort):
     return links
 
 
-def _url_maker(name, *args, convert=str):
-    """A function value → URL of the view `name`, with `value` in place of the None in `args`:
-    reverse() once, then filled in per row (a table page would otherwise resolve 150 URLs).
-    `convert` is the path converter's to_url, then quoted as reverse() quotes it."""
-    marker = "9876543210"  # digits: fits str and int path converters
-    pattern = reverse(name, args=[marker if a is None else a for a in args])
-    return lambda value: pattern.replace(marker, quote(convert(value), safe="!$&'()*+,;=/~:@"))
-
-
 def _sort_options():
     options = []
     for column, label, high_first in COLUMNS:
@@ -101,8 +96,6 @@ def _sort_options():
 
 @login_required
 def province_table(request):
-    from plans.models import Plan
-
     scope = agencies_for(request.user)
     provinces = _visible_provinces(scope)
     if not provinces:
@@ -119,19 +112,16 @@ def province_table(request):
     # The number of rows without the annotations (tool scores, plans) the page's rows carry.
     paginator.count = scope.filter(province=province).count()
     page = paginator.get_page(request.GET.get("page"))
-    statuses = dict(Plan.Status.choices)
-    agencies = list(page.object_list)
-    # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
-    code_to_url = AgencyCodeConverter().to_url
-    compare_url = _url_maker("assessments:compare_agency", None, fiscal_year.year, convert=code_to_url)
-    trend_url = _url_maker("assessments:compare_trend", None, convert=code_to_url)
-    plan_url = _url_maker("plans:detail", None)
+    agencies = comparison.complete_rows(list(page.object_list), frame)
     for agency in agencies:
-        agency.plan_label = statuses.get(agency.plan_status, "")
-        agency.triage = scoring.triage_of(agency.overall)
-        agency.type_short = TYPE_SHORT.get(agency.agency_type, agency.get_agency_type_display())
-        agency.compare_url, agency.trend_url = compare_url(agency.code), trend_url(agency.code)
-        agency.plan_url = plan_url(agency.plan_id) if agency.plan_id else ""
+        agency.plan_label = PLAN_STATUS_LABELS.get(agency.plan_status, "")
+    urls = {
+        # An agency code goes through its converter: one stored before the code rule (NK/001) is one segment.
+        "compare": url_maker("assessments:compare_agency", None, fiscal_year.year, convert=AgencyCodeConverter().to_url),
+        "trend": url_maker("assessments:compare_trend", None, convert=AgencyCodeConverter().to_url),
+        "plan": url_maker("plans:detail", None),
+    }
+    rows = [_province_row_html(agency, page.start_index() + n, fiscal_year.year + 1, urls) for n, agency in enumerate(agencies)]
     base = {"province": province, "year": fiscal_year.year}
     return render(
         request,
@@ -143,12 +133,53 @@ def province_table(request):
             "fiscal_year": fiscal_year,
             "page": page,
             "agencies": agencies,
+            "rows": rows,
             "columns": _sort_links(base, sort),
             "page_query": urlencode({**base, "sort": sort}),
             "sort": sort,
             "sort_options": _sort_options(),
             "next_year": fiscal_year.year + 1,
         },
+    )
+
+
+PLAN_STATUS_LABELS = dict(Plan.Status.choices)
+AGENCY_TYPE_LABELS = dict(Agency.Type.choices)
+
+
+def _province_row_html(a, number, next_year, urls):
+    """One agency's row of the province table (`a`: a row of comparison.province_table, completed
+    by comparison.complete_rows, with its plan_label). Written
+    here rather than in the template: fifty rows of eleven cells cost the template engine more
+    than the rest of the page."""
+    name = escape(a.name)
+    if a.assessment_id:
+        name = f'<a href="{escape(urls["compare"](a.code))}">{name}</a>'
+    district = f" · อ.{escape(a.district)}" if a.district else ""
+    type_label = AGENCY_TYPE_LABELS.get(a.agency_type, a.agency_type)
+    if a.overall is not None:
+        overall = f'<span class="score-{scoring.triage_of(a.overall).value}">{format_score(a.overall, digits="arabic")}</span>'
+    else:
+        overall = '<span class="muted">ไม่มีผล</span>'
+    if a.plan_id:
+        plan = (f'<a href="{escape(urls["plan"](a.plan_id))}" class="status status-{escape(a.plan_status)}">'
+                f"{escape(a.plan_label)}</a>")
+    else:
+        plan = '<span class="muted">ยังไม่มีแผน</span>'
+    return mark_safe(
+        "<tr>"
+        f'<td class="num" data-label="ที่">{number}</td>'
+        f'<td class="name-cell" data-label="หน่วยงาน">{name}<div class="muted small">{escape(a.code)}{district}</div></td>'
+        f'<td data-label="ประเภท"><abbr title="{escape(type_label)}">{escape(TYPE_SHORT.get(a.agency_type, type_label))}</abbr></td>'
+        f'<td class="num" data-label="คะแนนรวม">{overall}</td>'
+        f'<td class="nowrap" data-label="ระดับ">{escape(a.level or "-")}</td>'
+        f'<td class="num" data-label="IIT">{format_score(getattr(a, "IIT", None), digits="arabic")}</td>'
+        f'<td class="num" data-label="EIT">{format_score(getattr(a, "EIT", None), digits="arabic")}</td>'
+        f'<td class="num" data-label="OIT">{format_score(getattr(a, "OIT", None), digits="arabic")}</td>'
+        f'<td class="num" data-label="ตัวชี้วัดต่ำกว่า 85">{escape(a.urgent) if a.assessment_id else "-"}</td>'
+        f'<td data-label="แผนปี {next_year}">{plan}</td>'
+        f'<td class="nowrap" data-label="แนวโน้ม"><a href="{escape(urls["trend"](a.code))}">ทุกปี</a></td>'
+        "</tr>\n"
     )
 
 
@@ -193,8 +224,43 @@ def agency_compare(request, code, year):
             "overall": overall,
             "tools": tools,
             "indicators": indicators,
+            "indicator_rows": [_comparison_row_html(c) for c in indicators],
+            "tool_rows": [_comparison_row_html(c) for c in tools],
+            "overall_row": _comparison_row_html(overall, total=True),
             "years": years,
         },
+    )
+
+
+def _comparison_row_html(c, total=False):
+    """One figure of the agency page's table (a comparison.Comparison): its score, the peer
+    group's average and the difference, the province's and the nation's averages, the ranks.
+    Written here rather than in an included template (fourteen includes a page)."""
+    value = "-"
+    if c.value is not None:
+        value = f'<span class="score-{c.triage.value}">{format_score(c.value, digits="arabic")}</span>'
+    d = c.versus_peer
+    if d is None:
+        versus = "-"
+    elif d > 0:
+        versus = f'<span class="up">+{localize(d)}</span>'
+    elif d < 0:
+        versus = f'<span class="down">{localize(d)}</span>'
+    else:
+        versus = "0.00"
+    peer_rank = f"{c.peer_rank} / {c.peer_count}" if c.peer_rank else "-"
+    national_rank = f"{c.national_rank} / {c.national_count}" if c.national_rank else "-"
+    return mark_safe(
+        f'<tr class="{"total" if total else ""}">'
+        f'<td data-label="รายการ">{escape(c.label)}</td>'
+        f'<td class="num" data-label="คะแนน">{value}</td>'
+        f'<td class="num" data-label="เฉลี่ยกลุ่มเดียวกัน">{format_score(c.peer, digits="arabic")}</td>'
+        f'<td class="num" data-label="เทียบกลุ่ม">{versus}</td>'
+        f'<td class="num" data-label="เฉลี่ยจังหวัด">{format_score(c.province, digits="arabic")}</td>'
+        f'<td class="num" data-label="เฉลี่ยทั้งประเทศ">{format_score(c.national, digits="arabic")}</td>'
+        f'<td class="num" data-label="ลำดับในกลุ่ม">{peer_rank}</td>'
+        f'<td class="num" data-label="ลำดับทั้งประเทศ">{national_rank}</td>'
+        "</tr>\n"
     )
 
 

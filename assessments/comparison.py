@@ -12,6 +12,7 @@ by the database over the indicator Score rows and Assessment.overall."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
@@ -120,32 +121,69 @@ PLAN_ORDER = {"draft": 1, "changes_requested": 2, "submitted": 3, "approved": 4,
 
 def province_table(agencies, province, frame, sort="-overall"):
     """Agencies of `province` among `agencies` with their result for the frame's year: overall,
-    level (and its rank), urgent indicator count, tool scores and the status of the latest plan for
-    the next year. Sorted in the database; agencies without a result come last."""
+    level and urgent indicator count. Sorted in the database; agencies without a result come last.
+
+    The columns that need a subquery (a tool score, the next year's plan, the level's rank) are
+    computed in the database only to sort by them: building and compiling all of them cost about
+    8 ms of Python per page. The rows of the page shown get their tool scores and plans from
+    complete_rows (two small queries)."""
     from plans.models import Plan
 
     fiscal_year = frame.fiscal_year
-    rules = list(LevelRule.objects.filter(fiscal_year=fiscal_year).values_list("name", "rank"))
-    plan = Plan.objects.filter(agency=OuterRef("pk"), target_year=fiscal_year.year + 1).order_by("-revision")
-    rows = (
-        agencies.filter(province=province)
-        .annotate(
-            result=FilteredRelation("assessments", condition=Q(assessments__fiscal_year=fiscal_year)),
-            assessment_id=F("result__id"),
-            overall=F("result__overall"),
-            level=F("result__level"),
-            urgent=F("result__urgent_indicator_count"),
+    key = sort.lstrip("-")
+    rows = agencies.filter(province=province).annotate(
+        result=FilteredRelation("assessments", condition=Q(assessments__fiscal_year=fiscal_year)),
+        assessment_id=F("result__id"),
+        overall=F("result__overall"),
+        level=F("result__level"),
+        urgent=F("result__urgent_indicator_count"),
+    )
+    if key == "level":
+        rules = list(LevelRule.objects.filter(fiscal_year=fiscal_year).values_list("name", "rank"))
+        rows = rows.annotate(
             level_rank=Case(
                 *[When(result__level=name, then=Value(rank)) for name, rank in rules],
                 default=None,
                 output_field=IntegerField(),
-            ),
-            plan_id=Subquery(plan.values("pk")[:1]),
-            plan_status=Subquery(plan.values("status")[:1]),
+            )
         )
-        .annotate(**{tool.code: tool_score(tool, OuterRef("assessment_id")) for tool in frame.tools})
-    )
+    elif key == "plan":
+        plan = Plan.objects.filter(agency=OuterRef("pk"), target_year=fiscal_year.year + 1).order_by("-revision")
+        rows = rows.annotate(plan_status=Subquery(plan.values("status")[:1]))
+    elif key in {tool.code for tool in frame.tools}:
+        rows = rows.annotate(**{key: tool_score(frame.tool(key), OuterRef("assessment_id"))})
     return rows.order_by(*_ordering(sort, frame))
+
+
+def complete_rows(rows, frame):
+    """Set on each row of one page of province_table its tool scores (attributes named by the
+    tool codes: the official figure, else the mean of the tool's indicators when every one has
+    a score, as tool_score computes it in the database) and the latest plan for the next year
+    (plan_id, plan_status; None without one). Two queries, whatever the page's length."""
+    from plans.models import Plan
+
+    items = {tool.item_id for tool in frame.tools} | {i for tool in frame.tools for i in tool.indicators}
+    scores = {}
+    for assessment_id, item_id, value in Score.objects.filter(
+        assessment_id__in=[row.assessment_id for row in rows if row.assessment_id], item_id__in=items, part=""
+    ).values_list("assessment_id", "item_id", "value"):
+        scores.setdefault(assessment_id, {})[item_id] = value
+    plans = {}
+    for agency_id, plan_id, status in (
+        Plan.objects.filter(agency_id__in=[row.pk for row in rows], target_year=frame.fiscal_year.year + 1)
+        .order_by("agency_id", "-revision")
+        .values_list("agency_id", "pk", "status")
+    ):
+        plans.setdefault(agency_id, (plan_id, status))
+    for row in rows:
+        own = scores.get(row.assessment_id, {})
+        for tool in frame.tools:
+            value = own.get(tool.item_id)
+            if value is None and tool.indicators and all(i in own for i in tool.indicators):
+                value = sum(own[i] for i in tool.indicators) / len(tool.indicators)
+            setattr(row, tool.code, value)
+        row.plan_id, row.plan_status = plans.get(row.pk, (None, None))
+    return rows
 
 
 def _ordering(sort, frame):
@@ -254,16 +292,33 @@ def _figures(stats, fiscal_year_id, key):
     return result
 
 
-def _above(values, item_field, value_field):
-    """Q: the row's score for an indicator is above the agency's own score for that indicator
-    (`values`: item id → Decimal). A rank is 1 + the number of such rows."""
-    scored = [Q(**{item_field: item_id, f"{value_field}__gt": v}) for item_id, v in values.items() if v is not None]
-    if not scored:
-        return Q(pk__in=[])
-    condition = scored[0]
-    for q in scored[1:]:
-        condition |= q
-    return condition
+def _count_scores(values, op, peer_of=None):
+    """Per indicator item: how many official scores (part "") are `op` (">" or "<=") the agency's
+    own (`values`: item id → Decimal), nationally (an item belongs to one year), or with `peer_of`
+    (an agency and its fiscal year id) in the agency's peer group that year.
+
+    One query, in SQL written here: built through the ORM, the ten-way OR of (item, value)
+    conditions cost about 1.5 ms of Python per query, more than counting them in the database."""
+    assert op in (">", "<=")
+    pairs = [(item_id, value) for item_id, value in values.items() if value is not None]
+    if not pairs:
+        return {}
+    q = connection.ops.quote_name
+    conditions = " OR ".join(f"(s.{q('item_id')} = %s AND s.{q('value')} {op} %s)" for _ in pairs)
+    params = [p for pair in pairs for p in pair]
+    sql = f"SELECT s.{q('item_id')}, COUNT(*) FROM {q(Score._meta.db_table)} s"
+    where = [f"s.{q('part')} = %s"]
+    head = [""]
+    if peer_of is not None:
+        agency, fiscal_year_id = peer_of
+        sql += (f" JOIN {q(Assessment._meta.db_table)} a ON a.{q('id')} = s.{q('assessment_id')}"
+                f" JOIN {q(Agency._meta.db_table)} g ON g.{q('id')} = a.{q('agency_id')}")
+        where += [f"a.{q('fiscal_year_id')} = %s", f"g.{q('province')} = %s", f"g.{q('agency_type')} = %s"]
+        head += [fiscal_year_id, agency.province, agency.agency_type]
+    sql += f" WHERE {' AND '.join(where)} AND ({conditions}) GROUP BY s.{q('item_id')}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, head + params)
+        return dict(cursor.fetchall())
 
 
 def _national_higher(own, stats, fiscal_year_id):
@@ -284,19 +339,9 @@ def _national_higher(own, stats, fiscal_year_id):
             below[item_id] = value
     higher = {}
     if above:
-        higher.update(
-            Score.objects.filter(_above(above, "item_id", "value"), part="")
-            .values_list("item_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
+        higher.update(_count_scores(above, ">"))
     if below:
-        not_above = Q(pk__in=[])
-        for item_id, value in below.items():
-            not_above |= Q(item_id=item_id, value__lte=value)
-        at_or_below = dict(
-            Score.objects.filter(not_above, part="").values_list("item_id").annotate(n=Count("pk")).order_by()
-        )
+        at_or_below = _count_scores(below, "<=")
         for item_id in below:
             total = stats[(fiscal_year_id, AggregateScore.Scope.NATIONAL, item_id)].count
             higher[item_id] = max(0, total - at_or_below.get(item_id, 0))
@@ -317,18 +362,7 @@ def indicator_comparisons(agency, frame, values, stats=None, published=None):
     if stats is None:
         stats = group_aggregates([fiscal_year], agency.province, agency.agency_type)
     national_higher = _national_higher(own, stats, fiscal_year.pk)
-    peer_higher = dict(
-        Assessment.objects.filter(
-            _above(own, "scores__item_id", "scores__value"),
-            fiscal_year=fiscal_year,
-            agency__province=agency.province,
-            agency__agency_type=agency.agency_type,
-            scores__part="",
-        )
-        .values_list("scores__item_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    peer_higher = _count_scores(own, ">", peer_of=(agency, fiscal_year.pk))
     if published is not None:
         own_rows = {i.item_id for i in frame.indicators if i.code in published}
     else:
@@ -442,10 +476,21 @@ def agency_trend(agency):
     if not assessments:
         return []
     nodes = {}
-    for item in FrameworkItem.objects.filter(
-        fiscal_year_id__in=[a.fiscal_year_id for a in assessments]
-    ).select_related("parent"):
-        nodes.setdefault(item.fiscal_year_id, []).append(item.as_node())
+    # Plain rows, as framework_nodes reads them: six years of items as model instances (with
+    # their parents) cost more than the rest of the page.
+    for fiscal_year_id, code, kind, name, parent, order, weight, counts_for_level, has_parts in (
+        FrameworkItem.objects.filter(fiscal_year_id__in=[a.fiscal_year_id for a in assessments])
+        .order_by("fiscal_year_id", "order")
+        .values_list(
+            "fiscal_year_id", "code", "kind", "name", "parent__code", "order", "weight", "counts_for_level", "has_parts"
+        )
+    ):
+        nodes.setdefault(fiscal_year_id, []).append(
+            scoring.Node(
+                code=code, kind=kind, name=name, parent=parent, order=order, weight=weight,
+                counts_for_level=counts_for_level, has_parts=has_parts,
+            )
+        )
     official = {}
     for assessment_id, code, part, value in Score.objects.filter(assessment__agency=agency).values_list(
         "assessment_id", "item__code", "part", "value"

@@ -444,18 +444,20 @@ def level_rule_specs(fiscal_year):
     ]
 
 
-def compute_assessment(assessment, nodes=None, rules=None):
-    """Score one assessment from its stored official figures (three queries)."""
+def compute_assessment(assessment, nodes=None, rules=None, official=None):
+    """Score one assessment from its stored official figures (three queries, fewer when the
+    caller has the framework's nodes, the level rules or the stored figures {(code, part): value})."""
     from assessments import scoring
 
     if nodes is None:
         nodes = framework_nodes(assessment.fiscal_year_id)
     if rules is None:
         rules = level_rule_specs(assessment.fiscal_year_id)
-    official = {
-        (code, part): value
-        for code, part, value in assessment.scores.values_list("item__code", "part", "value")
-    }
+    if official is None:
+        official = {
+            (code, part): value
+            for code, part, value in assessment.scores.values_list("item__code", "part", "value")
+        }
     return scoring.compute(nodes, official, rules)
 
 

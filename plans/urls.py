@@ -1,12 +1,12 @@
 from django.urls import path
 
 from assessments.converters import AgencyCodeConverter  # noqa: F401 (registers <agency_code:…>)
-from plans import bulk_views, documents, public_views, verify_views, views
+from plans import bulk_views, documents, home_views, public_views, verify_views, views
 
 app_name = "plans"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home_views.home, name="home"),
     path("my-work/", views.my_work_page, name="my_work"),
     path("agencies/<agency_code:code>/", views.agency_detail, name="agency"),
     path("assessments/<int:pk>/draft-plan/", views.draft_plan, name="draft"),

@@ -115,3 +115,44 @@ def test_it_loads_the_page_in_a_bounded_number_of_queries(admin_client, seed_ass
 def test_it_filters_the_changelist_by_urgent_indicators(admin_client, seed_assessment, other_assessment):
     response = admin_client.get(reverse("admin:assessments_assessment_changelist") + "?urgent=yes")
     assert list(response.context["cl"].result_list) == [other_assessment]
+
+
+def test_it_loads_the_page_for_agency_staff_in_a_bounded_number_of_queries(client, owner, seed_assessment):
+    # The staff page reads the object, its framework and its scores once each (no second read
+    # for the computed figures, the permission checks or the 404 check).
+    client.force_login(owner)
+    client.get(change_url(seed_assessment))  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(change_url(seed_assessment))
+    assert response.status_code == 200
+    assert 'name="score_i1" value="98.06"' in response.content.decode()
+    assert len(queries) <= 9
+    sql = [q["sql"] for q in queries]
+    assert sum('FROM "assessments_score"' in s for s in sql) == 1
+    assert sum('FROM "assessments_frameworkitem"' in s for s in sql) == 1
+
+
+def test_it_keeps_a_refused_entry_in_its_box_marked_invalid_under_its_row(client, owner, seed_assessment):
+    client.force_login(owner)
+    data = form_data(client.get(change_url(seed_assessment)))
+    data["score_i1"] = "101"
+    html = client.post(change_url(seed_assessment), data).content.decode()
+    box = ('name="score_i1" value="101" inputmode="decimal" size="6" class="score-input" aria-invalid="true" '
+           'aria-describedby="id_score_i1_error" id="id_score_i1"')
+    assert box in html
+    row = html[html.index(box):]
+    row = row[: row.index("</tr>")]
+    assert "คะแนนต้องอยู่ระหว่าง 0 ถึง 100" in row
+    assert 'name="score_i2" value="100.00" inputmode="decimal" size="6" class="score-input" id="id_score_i2">' in html
+
+
+def test_it_shows_a_provincial_officer_the_stored_figures_without_boxes(client, seed_assessment, django_user_model):
+    from assessments.models import Membership
+
+    officer = django_user_model.objects.create_user("officer", password="pw", is_staff=True)
+    Membership.objects.create(user=officer, role="provincial", province=seed_assessment.agency.province)
+    client.force_login(officer)
+    html = client.get(change_url(seed_assessment)).content.decode()
+    assert "score-input" not in html
+    assert '<span class="ro-score">98.06</span>' in html  # i1
+    assert '<span class="part-label">EITSurvey</span><span class="ro-score">' in html

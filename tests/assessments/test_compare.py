@@ -271,12 +271,16 @@ def _queries(client, url, params=None):
     return len(captured.captured_queries)
 
 
-@pytest.mark.parametrize("page", ["table", "agency", "trend"])
+@pytest.mark.parametrize("page", ["table", "table by plan", "table by level", "table by overall", "agency", "trend"])
 def test_it_runs_a_bounded_number_of_queries_whatever_the_number_of_agencies(client, admin_user, national, page):
     client.force_login(admin_user)
     make_assessment(national["a1"].agency, 2566, figures("80.00"))
+    Plan.objects.create(agency=national["a1"].agency, assessment=national["a1"], target_year=YEAR + 1, title="แผน")
     url, params = {
         "table": (reverse("assessments:compare"), {"province": KORAT, "year": YEAR, "sort": "-IIT"}),
+        "table by plan": (reverse("assessments:compare"), {"province": KORAT, "year": YEAR, "sort": "plan"}),
+        "table by level": (reverse("assessments:compare"), {"province": KORAT, "year": YEAR, "sort": "-level"}),
+        "table by overall": (reverse("assessments:compare"), {"province": KORAT, "year": YEAR}),
         "agency": (compare_url(national["a1"]), None),
         "trend": (reverse("assessments:compare_trend", args=["A001"]), None),
     }[page]
@@ -290,3 +294,17 @@ def test_it_runs_a_bounded_number_of_queries_whatever_the_number_of_agencies(cli
 def test_it_sorts_agency_types_in_their_usual_order(client, provincial, national):
     rows = table(client, provincial, province=KORAT, sort="type").context["agencies"]
     assert [a.agency_type for a in rows] == ["sao", "sao", "tambon"]
+
+
+def test_it_shows_each_rows_tool_scores_and_plan_whatever_the_sort(client, provincial, national):
+    a1 = national["a1"]
+    Plan.objects.create(agency=a1.agency, assessment=a1, target_year=YEAR + 1, title="แผน")
+    for sort in ["-overall", "IIT", "-EIT", "plan", "level", "name"]:
+        response = table(client, provincial, province=KORAT, sort=sort)
+        rows = by_code(response.context["agencies"])
+        assert (r2(rows["A003"].IIT), r2(rows["A003"].EIT), r2(rows["A003"].OIT)) == (
+            Decimal("75.80"), Decimal("70.00"), Decimal("70.00")), sort
+        assert rows["A001"].plan_label == "ร่าง" and rows["A002"].plan_id is None, sort
+        html = response.content.decode()
+        assert '<td class="num" data-label="IIT">75.80</td>' in html, sort
+        assert f'href="{reverse("plans:detail", args=[rows["A001"].plan_id])}" class="status status-draft">ร่าง</a>' in html
