@@ -3,7 +3,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from assessments import scoring
-from assessments.models import Assessment, Membership, agencies_for, compute_assessment
+from assessments.models import Membership, agencies_for, compute_assessment
 from assessments.views import _get_assessment_for_user
 from ita_portal import uploads
 from ita_portal.forms import ThaiDateField
@@ -67,25 +66,6 @@ def _roles(user, agency):
     if not user.is_authenticated:
         return set()
     return set(Membership.objects.filter(user=user, agency=agency).values_list("role", flat=True))
-
-
-@login_required
-def home(request):
-    agencies = list(
-        agencies_for(request.user)
-        .order_by("province", "name")
-        .prefetch_related(
-            Prefetch("assessments", queryset=Assessment.objects.select_related("fiscal_year").order_by("-fiscal_year__year")),
-            Prefetch("plans", queryset=Plan.objects.order_by("-target_year", "-revision")),
-        )[:200]
-    )
-    rows = []
-    for agency in agencies:
-        assessments = list(agency.assessments.all())
-        plans = list(agency.plans.all())
-        rows.append({"agency": agency, "assessment": assessments[0] if assessments else None, "plan": plans[0] if plans else None})
-    memberships = Membership.objects.filter(user=request.user).select_related("agency")
-    return render(request, "plans/home.html", {"rows": rows, "memberships": memberships})
 
 
 @login_required
