@@ -373,46 +373,118 @@ class Score(models.Model):
     natural_key.dependencies = ["assessments.assessment", "assessments.frameworkitem"]
 
 
+HISTORY_COLUMNS = ["id", "assessment_id", "item_id", "part", "value", "old_value", "history_type", "history_date",
+                   "history_user_id", "import_batch_id"]
+SCORE_COLUMNS = ["assessment_id", "item_id", "part", "value"]
+
+
+def _names(columns):
+    return ", ".join(connection.ops.quote_name(column) for column in columns)
+
+
+def _decimal(value):
+    return None if value is None else connection.ops.adapt_decimalfield_value(value, 5, 2)
+
+
+def _rows_per_statement(width):
+    # As many rows as the database takes parameters in one statement (SQLite: 999), at most 1,000.
+    return min(1000, (connection.features.max_query_params or 10_000) // width)
+
+
+def _insert_values(cursor, head, rows, width, tail="", extra_params=()):
+    """`head` VALUES (…), (…) `tail` for the rows, as many rows a statement as the database
+    allows. Plain multi-row INSERTs of tuples, not bulk_create: building ~90,000 model instances
+    cost more than the insert itself on a national import; and not executemany, which
+    PostgreSQL's driver runs as one statement per row."""
+    placeholder = "(" + ", ".join(["%s"] * width) + ")"
+    per_statement = _rows_per_statement(width)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        cursor.execute(
+            f"{head} VALUES {', '.join([placeholder] * len(chunk))}{tail}",
+            [value for row in chunk for value in row] + list(extra_params),
+        )
+
+
+def _who(user, batch, when):
+    at = connection.ops.adapt_datetimefield_value(when or timezone.now())
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    return at, user_id, batch.pk if batch is not None else None
+
+
 def record_score_changes(changes, *, user=None, batch=None, when=None):
     """Write one historical row per changed score: who, when, old and new value.
 
     `changes`: (score, old value or None, history type) with history type "+" (added; old is
-    None) or "~" (changed). The paths that change scores call this: the score page
-    (assessments.services.assessment_save_scores) and the import (assessments.resources), whose
-    rows carry the ImportBatch. A deletion's row is simple-history's own (it holds the value).
-
-    Plain multi-row INSERTs of tuples, not bulk_create: building ~90,000 historical model
-    instances cost more than the insert itself on a national import; and not executemany,
-    which PostgreSQL runs as one statement per row."""
+    None) or "~" (changed); a score is a Score or any object with its pk, assessment_id,
+    item_id, part and value. The paths that change scores call this: the score page
+    (assessments.services.assessment_save_scores) and the import (assessments.resources) for the
+    scores it changes, whose rows carry the ImportBatch; the import's new scores get theirs from
+    scores_insert_with_history. A deletion's row is simple-history's own (it holds the value)."""
     if not changes:
         return 0
-    HistoricalScore = Score.history.model
-    ops = connection.ops
-    at = ops.adapt_datetimefield_value(when or timezone.now())
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    batch_id = batch.pk if batch is not None else None
-    columns = ["id", "assessment_id", "item_id", "part", "value", "old_value", "history_type", "history_date",
-               "history_user_id", "import_batch_id"]
-    table = ops.quote_name(HistoricalScore._meta.db_table)
-    names = ", ".join(ops.quote_name(column) for column in columns)
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = min(1000, (connection.features.max_query_params or 10_000) // len(columns))
-
-    def decimal(value):
-        return None if value is None else ops.adapt_decimalfield_value(value, 5, 2)
-
+    at, user_id, batch_id = _who(user, batch, when)
     rows = [
-        (score.pk, score.assessment_id, score.item_id, score.part, decimal(score.value), decimal(old), history_type,
+        (score.pk, score.assessment_id, score.item_id, score.part, _decimal(score.value), _decimal(old), history_type,
          at, user_id, batch_id)
         for score, old, history_type in changes
     ]
+    table = connection.ops.quote_name(Score.history.model._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start:start + per_statement]
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))}",
-                [value for row in chunk for value in row],
+        _insert_values(cursor, f"INSERT INTO {table} ({_names(HISTORY_COLUMNS)})", rows, len(HISTORY_COLUMNS))
+    return len(rows)
+
+
+def scores_insert_with_history(rows, *, user=None, batch=None, when=None):
+    """Insert new scores, (assessment id, item id, part, value) each, and their "added" historical
+    rows (who, when, the batch; no old value), all within the caller's transaction.
+
+    The historical rows are written by the database from the rows it just inserted, so Python
+    neither builds nor sends them (on a first national import they cost as much as the scores):
+    on PostgreSQL each INSERT of scores feeds, through RETURNING in a WITH clause, the INSERT of
+    their historical rows in the same statement; SQLite has no INSERT in WITH, so the historical
+    rows are copied in one INSERT … SELECT of the scores whose id lies above the highest id
+    before the insert. That set is exactly the rows inserted here: ids only grow (AUTOINCREMENT)
+    and SQLite lets one connection write at a time, so no other connection adds a score in
+    between (in WAL mode a writer whose snapshot is stale is refused, not let through).
+    A plain INSERT: a score that already exists (a concurrent import) raises IntegrityError."""
+    if not rows:
+        return 0
+    at, user_id, batch_id = _who(user, batch, when)
+    rows = [(assessment_id, item_id, part, _decimal(value)) for assessment_id, item_id, part, value in rows]
+    ops = connection.ops
+    scores = ops.quote_name(Score._meta.db_table)
+    history = ops.quote_name(Score.history.model._meta.db_table)
+    copy = (
+        f"INSERT INTO {history} ({_names(HISTORY_COLUMNS)}) SELECT {_names(['id', *SCORE_COLUMNS])}, NULL, '+', "
+        "%s, %s, %s FROM "
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _insert_values(
+                cursor, f"WITH added AS (INSERT INTO {scores} ({_names(SCORE_COLUMNS)})", rows, len(SCORE_COLUMNS),
+                tail=f" RETURNING {_names(['id', *SCORE_COLUMNS])}) {copy}added", extra_params=(at, user_id, batch_id),
             )
+        else:
+            cursor.execute(f"SELECT COALESCE(MAX({ops.quote_name('id')}), 0) FROM {scores}")
+            (highest,) = cursor.fetchone()
+            _insert_values(cursor, f"INSERT INTO {scores} ({_names(SCORE_COLUMNS)})", rows, len(SCORE_COLUMNS))
+            cursor.execute(f"{copy}{scores} WHERE {ops.quote_name('id')} > %s", [at, user_id, batch_id, highest])
+    return len(rows)
+
+
+def scores_update(rows):
+    """Set the value of existing scores, (assessment id, item id, part, value) each, in
+    multi-row upserts on the score's key (their historical rows: record_score_changes)."""
+    rows = [(assessment_id, item_id, part, _decimal(value)) for assessment_id, item_id, part, value in rows]
+    ops = connection.ops
+    value = ops.quote_name("value")
+    with connection.cursor() as cursor:
+        _insert_values(
+            cursor, f"INSERT INTO {ops.quote_name(Score._meta.db_table)} ({_names(SCORE_COLUMNS)})", rows,
+            len(SCORE_COLUMNS),
+            tail=f" ON CONFLICT ({_names(SCORE_COLUMNS[:3])}) DO UPDATE SET {value} = EXCLUDED.{value}",
+        )
     return len(rows)
 
 
