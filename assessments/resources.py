@@ -55,7 +55,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from import_export import resources, widgets
 from import_export.fields import Field
@@ -74,6 +73,7 @@ from assessments.models import (
     Score,
     agencies_for,
     framework_nodes,
+    instances_insert,
     level_rule_specs,
     record_score_changes,
     scores_insert_with_history,
@@ -1185,9 +1185,7 @@ def _write(plan, user=None, batch=None):
     # The plan checked every field of a new agency (code, name, type, province, district):
     # no full_clean per agency, which costs more than the insert.
     agencies = list(plan.new_agencies.values())
-    Agency.objects.bulk_create(agencies, batch_size=CHUNK)
-    for agency in agencies:
-        plan.agency_ids[agency.code] = agency.pk
+    plan.agency_ids.update(instances_insert(Agency, agencies, returning=["code", "pk"]))
     _find_assessments(plan)
     existed = set(plan.assessment_ids)
 
@@ -1228,31 +1226,31 @@ def _write(plan, user=None, batch=None):
             changed.append(figures)
         if not summaries:
             continue
-        # New assessments and the derived fields of changed ones in one upsert on
-        # (agency, fiscal year): bulk_update's CASE WHEN per row costs far more.
-        Assessment.objects.bulk_create(
-            summaries,
-            batch_size=CHUNK,
-            update_conflicts=True,
-            unique_fields=["agency", "fiscal_year"],
-            update_fields=["overall", "level", "urgent_indicator_count"],
-        )
+        # New assessments and the derived fields of changed ones in one upsert on (agency, fiscal
+        # year) (bulk_update's CASE WHEN per row costs far more), which also bumps the version of
+        # the changed ones: a score page opened before the import must not silently overwrite it.
+        written = {
+            (agency_id, fiscal_year_id): pk
+            for pk, agency_id, fiscal_year_id in instances_insert(
+                Assessment, summaries, returning=["pk", "agency", "fiscal_year"],
+                unique_fields=["agency", "fiscal_year"], update_fields=["overall", "level", "urgent_indicator_count"],
+                increment=["version"],
+            )
+        }
         added, changed_scores, history = [], [], []
-        for assessment, figures in zip(summaries, changed, strict=True):
+        for summary, figures in zip(summaries, changed, strict=True):
+            summary.pk = pk = written[summary.agency_id, summary.fiscal_year_id]
             for item_id, part, value, before in figures:
                 if before is None:
-                    added.append((assessment.pk, item_id, part, value))
+                    added.append((pk, item_id, part, value))
                 else:
-                    changed_scores.append((assessment.pk, item_id, part, value))
-                    score = _Written(pks[assessment.pk, item_id, part], assessment.pk, item_id, part, value)
-                    history.append((score, before, "~"))
+                    changed_scores.append((pk, item_id, part, value))
+                    history.append((_Written(pks[pk, item_id, part], pk, item_id, part, value), before, "~"))
         # The new scores and their "added" historical rows (who, the batch), the latter written
         # by the database itself; the changed ones, then a historical row each with the old value.
         scores_insert_with_history(added, user=user, batch=batch, when=when)
         scores_update(changed_scores)
         record_score_changes(history, user=user, batch=batch, when=when)
-        # A score page opened before the import must not silently overwrite it.
-        Assessment.objects.filter(pk__in=[a.pk for a in summaries if a.pk]).update(version=F("version") + 1)
         # Their documents are rendered again in the background once the import commits.
         documents_enqueue_after_commit(assessment_ids=[a.pk for a in summaries if a.pk])
     plan.new, plan.updated, plan.unchanged, plan.compared = new, updated, unchanged, True
