@@ -420,7 +420,21 @@ def instances_insert(model, instances, *, returning, unique_fields=(), update_fi
     set to the new values and its `increment` fields raised by one. For the import's thousands of
     agencies and assessments, without bulk_create's SQL compiled value by value."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    rows = [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in instances]
+    # Most columns repeat a few values (defaults, a type, a level): each distinct value of a
+    # column is prepared once.
+    prepared = [(field, {}) for field in fields]
+    rows = []
+    for obj in instances:
+        row = []
+        for field, cache in prepared:
+            value = field.pre_save(obj, True)
+            try:
+                row.append(cache[value])
+            except KeyError:
+                row.append(cache.setdefault(value, field.get_db_prep_save(value, connection)))
+            except TypeError:  # unhashable (a JSON value)
+                row.append(field.get_db_prep_save(value, connection))
+        rows.append(row)
     if not rows:
         return []
     ops = connection.ops
