@@ -255,6 +255,9 @@ def run_once(path, rows):
     results.append(("preview (dry run), empty DB", seconds, None))
     seconds, report = timed(lambda: import_scores(path))
     assert report.new == rows, report
+    # The audit trail is part of what is timed: one "added" historical row per score.
+    batch = ImportBatch.objects.latest("pk")
+    assert Score.history.filter(import_batch=batch, history_type="+").count() == rows
     results.append(("import_scores, first import", seconds, "insert"))
     seconds, plan = timed(lambda: score_import_plan(path, compare=True))
     assert plan.unchanged == rows
