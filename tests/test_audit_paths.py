@@ -180,3 +180,14 @@ def test_it_records_each_added_and_changed_score_of_an_import_once_and_no_other(
         .values_list("pk", flat=True)
     )
     assert len({r.history_date for r in records}) == 1 and records[0].history_date >= batch.created_at
+
+
+def test_it_keeps_a_batchs_history_rows_without_a_link_when_the_batch_is_deleted(seed_assessment, owner, tmp_path):
+    call_command("import_scores", str(write(tmp_path, "A001,,,,,2568,i1,81.50\n")), "--user", "owner", stdout=None)
+    (record,) = history(seed_assessment, "i1")
+
+    ImportBatch.objects.get().delete()
+
+    # The link has no database constraint (see ScoreHistoryFields): Django empties it.
+    record.refresh_from_db()
+    assert (record.import_batch_id, record.old_value, record.value) == (None, Decimal("98.06"), Decimal("81.50"))
