@@ -28,8 +28,9 @@ Audit trail: bulk statements bypass django-simple-history's signals, so the impo
 score history itself, in bulk: one historical row per new or changed score (old and new value,
 who, when, its ImportBatch), none for an unchanged one. The new scores' rows are copied by the
 database from the scores it just inserted (models.scores_insert_with_history), so a first
-national import does not build or send them; the changed ones carry the old value from Python. Every import also writes one ImportBatch
-(who, when, the file's SHA-256, the counts and the problems); the admin keeps the file itself.
+national import does not build or send them; the changed ones carry the old value from Python.
+Every import also writes one ImportBatch (who, when, the file's SHA-256, the counts and the
+problems); the admin keeps the file itself.
 Assessments' historical rows are not written by an import (their summary fields are derived).
 """
 
