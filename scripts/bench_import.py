@@ -269,6 +269,7 @@ def run_once(path, rows):
     assert response.status_code == 200 and ImportBatch.objects.latest("pk").unchanged == rows
     results.append((f"admin preview: upload, check, page ({len(response.content) / 1e3:.0f} kB)", seconds, None))
     levels = Assessment.objects.filter(agency__code__startswith="GEN").exclude(level="").count()
+    import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     run = baseline(path)
     Score.objects.filter(assessment__agency__code__startswith="GEN")._raw_delete(connection.alias)
@@ -276,7 +277,7 @@ def run_once(path, rows):
     upsert, _ = timed(run)
     results.append(("baseline bulk_create(update_conflicts), empty table", insert, None))
     results.append(("baseline bulk_create(update_conflicts), all rows exist", upsert, None))
-    return results, {"insert": insert, "upsert": upsert}, levels
+    return results, {"insert": insert, "upsert": upsert}, levels, import_rss
 
 
 def main():
@@ -297,7 +298,7 @@ def main():
     ratios = {"import_scores, first import": [], "import_scores, re-import (no change)": []}
     cpu_ratios = {label: [] for label in ratios}
     for number in range(1, args.repeat + 1):
-        results, base, levels = run_once(path, rows)
+        results, base, levels, import_rss = run_once(path, rows)
         if args.repeat > 1:
             print(f"\nrun {number} of {args.repeat}")
         print(f"{'step':<55} {'rows':>8} {'seconds':>8} {'rows/s':>9} {'× baseline':>10} {'CPU s':>6} {'CPU ×':>6}")
@@ -310,7 +311,8 @@ def main():
             print(f"{label:<55} {rows:>8,} {seconds:>8.2f} {rows / seconds:>9,.0f} {ratio:>10} {cpu:>6.2f} "
                   f"{cpu_ratio:>6}")
         print(f"assessments with a level after the import: {levels:,}")
-        print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(f"peak memory (max RSS): {import_rss:.0f} MB after the imports, "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB after the baseline")
 
     print(f"\ngoal on {vendor}: each import within {GOAL}× of a plain bulk_create(update_conflicts) of the same "
           "rows (first import: into an empty score table; re-import: over the full one)")
