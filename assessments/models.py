@@ -355,8 +355,10 @@ class Score(models.Model):
     # The score page and the import write these rows themselves, with the old value, through
     # record_score_changes; other saves (shell, loaddata of a model save) get simple-history's own.
     # No index on the historical rows' item: no page looks history up by item, and every index
-    # is written once per row of a national import.
-    history = HistoricalRecords(bases=[ScoreHistoryFields], no_db_index=["item"])
+    # is written once per row of a national import. The user link, like the import batch's
+    # (ScoreHistoryFields), has no database constraint, which PostgreSQL would check row by row
+    # at commit: deleting a user still empties it (Django's on_delete), with or without one.
+    history = HistoricalRecords(bases=[ScoreHistoryFields], no_db_index=["item"], user_db_constraint=False)
 
     class Meta:
         verbose_name = "คะแนน"

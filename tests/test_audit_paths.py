@@ -191,3 +191,15 @@ def test_it_keeps_a_batchs_history_rows_without_a_link_when_the_batch_is_deleted
     # The link has no database constraint (see ScoreHistoryFields): Django empties it.
     record.refresh_from_db()
     assert (record.import_batch_id, record.old_value, record.value) == (None, Decimal("98.06"), Decimal("81.50"))
+
+
+def test_it_keeps_a_users_score_history_rows_without_a_link_when_the_user_is_deleted(seed_assessment, tmp_path):
+    importer = get_user_model().objects.create_user("importer")
+    call_command("import_scores", str(write(tmp_path, "A001,,,,,2568,i1,81.50\n")), "--user", "importer",
+                 stdout=None)
+
+    importer.delete()
+
+    # The link has no database constraint (see Score.history): Django empties it.
+    (record,) = history(seed_assessment, "i1")
+    assert (record.history_user_id, record.old_value, record.value) == (None, Decimal("98.06"), Decimal("81.50"))
