@@ -319,11 +319,16 @@ class ScoreHistoryFields(models.Model):
     history was kept) and the import that made the change, if one did."""
 
     old_value = models.DecimalField("คะแนนเดิม", max_digits=5, decimal_places=2, null=True, blank=True)
+    # No database constraint, as simple-history's own links from a historical row: a national
+    # import writes ~90,000 of these rows, and PostgreSQL checks a constraint row by row at
+    # commit (measured: a quarter of what the rows cost). Deleting a batch still empties the link
+    # (Django's on_delete), and the batch is created before the import that points to it.
     import_batch = models.ForeignKey(
         "assessments.ImportBatch",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_constraint=False,
         related_name="score_changes",
         verbose_name="การนำเข้า",
     )
@@ -349,7 +354,11 @@ class Score(models.Model):
     objects = ScoreManager()
     # The score page and the import write these rows themselves, with the old value, through
     # record_score_changes; other saves (shell, loaddata of a model save) get simple-history's own.
-    history = HistoricalRecords(bases=[ScoreHistoryFields])
+    # No index on the historical rows' item: no page looks history up by item, and every index
+    # is written once per row of a national import. The user link, like the import batch's
+    # (ScoreHistoryFields), has no database constraint, which PostgreSQL would check row by row
+    # at commit: deleting a user still empties it (Django's on_delete), with or without one.
+    history = HistoricalRecords(bases=[ScoreHistoryFields], no_db_index=["item"], user_db_constraint=False)
 
     class Meta:
         verbose_name = "คะแนน"
@@ -373,46 +382,167 @@ class Score(models.Model):
     natural_key.dependencies = ["assessments.assessment", "assessments.frameworkitem"]
 
 
+HISTORY_COLUMNS = ["id", "assessment_id", "item_id", "part", "value", "old_value", "history_type", "history_date",
+                   "history_user_id", "import_batch_id"]
+SCORE_COLUMNS = ["assessment_id", "item_id", "part", "value"]
+
+
+def _names(columns):
+    return ", ".join(connection.ops.quote_name(column) for column in columns)
+
+
+def _decimal(value):
+    return None if value is None else connection.ops.adapt_decimalfield_value(value, 5, 2)
+
+
+def _rows_per_statement(width):
+    # As many rows as the database takes parameters in one statement (SQLite: 999), at most 1,000.
+    return min(1000, (connection.features.max_query_params or 10_000) // width)
+
+
+def _insert_values(cursor, head, rows, width, tail="", extra_params=(), returning=False):
+    """`head` VALUES (…), (…) `tail` for the rows, as many rows a statement as the database
+    allows; with `returning`, the rows the statements return (a RETURNING `tail`). Plain
+    multi-row INSERTs of tuples, not bulk_create: building ~90,000 model instances and their SQL
+    field by field cost more than the insert itself on a national import; and not executemany,
+    which PostgreSQL's driver runs as one statement per row (and SQLite runs slower)."""
+    placeholder = "(" + ", ".join(["%s"] * width) + ")"
+    per_statement = _rows_per_statement(width)
+    returned = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        cursor.execute(
+            f"{head} VALUES {', '.join([placeholder] * len(chunk))}{tail}",
+            [value for row in chunk for value in row] + list(extra_params),
+        )
+        if returning:
+            returned.extend(cursor.fetchall())
+    return returned
+
+
+def instances_insert(model, instances, *, returning, unique_fields=(), update_fields=(), increment=()):
+    """INSERT model instances (every concrete field but the primary key, prepared as bulk_create
+    prepares it, defaults and auto_now included) in multi-row statements, and return the
+    `returning` columns of each row written, in no particular order.
+
+    With `unique_fields`, an upsert: a row that exists is updated instead, its `update_fields`
+    set to the new values and its `increment` fields raised by one. For the import's thousands of
+    agencies and assessments, without bulk_create's SQL compiled value by value."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # Most columns repeat a few values (defaults, a type, a level): each distinct value of a
+    # column is prepared once.
+    prepared = [(field, {}) for field in fields]
+    rows = []
+    for obj in instances:
+        row = []
+        for field, cache in prepared:
+            value = field.pre_save(obj, True)
+            try:
+                row.append(cache[value])
+            except KeyError:
+                row.append(cache.setdefault(value, field.get_db_prep_save(value, connection)))
+            except TypeError:  # unhashable (a JSON value)
+                row.append(field.get_db_prep_save(value, connection))
+        rows.append(row)
+    if not rows:
+        return []
+    ops = connection.ops
+    table = ops.quote_name(model._meta.db_table)
+    columns = [model._meta.get_field(name).column for name in (*unique_fields, *update_fields, *increment)]
+    tail = ""
+    if unique_fields:
+        keys = columns[:len(unique_fields)]
+        sets = [f"{ops.quote_name(c)} = EXCLUDED.{ops.quote_name(c)}"
+                for c in columns[len(unique_fields):len(unique_fields) + len(update_fields)]]
+        sets += [f"{ops.quote_name(c)} = {table}.{ops.quote_name(c)} + 1" for c in columns[-len(increment):]] \
+            if increment else []
+        tail = f" ON CONFLICT ({_names(keys)}) DO UPDATE SET {', '.join(sets)}"
+    meta = model._meta
+    tail += f" RETURNING {_names((meta.pk if name == 'pk' else meta.get_field(name)).column for name in returning)}"
+    with connection.cursor() as cursor:
+        return _insert_values(cursor, f"INSERT INTO {table} ({_names(f.column for f in fields)})", rows,
+                              len(fields), tail=tail, returning=True)
+
+
+def _who(user, batch, when):
+    at = connection.ops.adapt_datetimefield_value(when or timezone.now())
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    return at, user_id, batch.pk if batch is not None else None
+
+
 def record_score_changes(changes, *, user=None, batch=None, when=None):
     """Write one historical row per changed score: who, when, old and new value.
 
     `changes`: (score, old value or None, history type) with history type "+" (added; old is
-    None) or "~" (changed). The paths that change scores call this: the score page
-    (assessments.services.assessment_save_scores) and the import (assessments.resources), whose
-    rows carry the ImportBatch. A deletion's row is simple-history's own (it holds the value).
-
-    Plain multi-row INSERTs of tuples, not bulk_create: building ~90,000 historical model
-    instances cost more than the insert itself on a national import; and not executemany,
-    which PostgreSQL runs as one statement per row."""
+    None) or "~" (changed); a score is a Score or any object with its pk, assessment_id,
+    item_id, part and value. The paths that change scores call this: the score page
+    (assessments.services.assessment_save_scores) and the import (assessments.resources) for the
+    scores it changes, whose rows carry the ImportBatch; the import's new scores get theirs from
+    scores_insert_with_history. A deletion's row is simple-history's own (it holds the value)."""
     if not changes:
         return 0
-    HistoricalScore = Score.history.model
-    ops = connection.ops
-    at = ops.adapt_datetimefield_value(when or timezone.now())
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    batch_id = batch.pk if batch is not None else None
-    columns = ["id", "assessment_id", "item_id", "part", "value", "old_value", "history_type", "history_date",
-               "history_user_id", "import_batch_id"]
-    table = ops.quote_name(HistoricalScore._meta.db_table)
-    names = ", ".join(ops.quote_name(column) for column in columns)
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = min(1000, (connection.features.max_query_params or 10_000) // len(columns))
-
-    def decimal(value):
-        return None if value is None else ops.adapt_decimalfield_value(value, 5, 2)
-
+    at, user_id, batch_id = _who(user, batch, when)
     rows = [
-        (score.pk, score.assessment_id, score.item_id, score.part, decimal(score.value), decimal(old), history_type,
+        (score.pk, score.assessment_id, score.item_id, score.part, _decimal(score.value), _decimal(old), history_type,
          at, user_id, batch_id)
         for score, old, history_type in changes
     ]
+    table = connection.ops.quote_name(Score.history.model._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start:start + per_statement]
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))}",
-                [value for row in chunk for value in row],
+        _insert_values(cursor, f"INSERT INTO {table} ({_names(HISTORY_COLUMNS)})", rows, len(HISTORY_COLUMNS))
+    return len(rows)
+
+
+def scores_insert_with_history(rows, *, user=None, batch=None, when=None):
+    """Insert new scores, (assessment id, item id, part, value) each, and their "added" historical
+    rows (who, when, the batch; no old value), all within the caller's transaction.
+
+    The historical rows are written by the database from the rows it just inserted, so Python
+    neither builds nor sends them (on a first national import they cost as much as the scores):
+    on PostgreSQL each INSERT of scores feeds, through RETURNING in a WITH clause, the INSERT of
+    their historical rows in the same statement; SQLite has no INSERT in WITH, so the historical
+    rows are copied in one INSERT … SELECT of the scores whose id lies above the highest id
+    before the insert. That set is exactly the rows inserted here: ids only grow (AUTOINCREMENT)
+    and SQLite lets one connection write at a time, so no other connection adds a score in
+    between (in WAL mode a writer whose snapshot is stale is refused, not let through).
+    A plain INSERT: a score that already exists (a concurrent import) raises IntegrityError."""
+    if not rows:
+        return 0
+    at, user_id, batch_id = _who(user, batch, when)
+    # The values go to the driver as Decimal, as Django 5.2 sends them (its adapt_decimalfield_value
+    # returns them unchanged on SQLite and PostgreSQL): no second pass over 90,000 rows.
+    ops = connection.ops
+    scores = ops.quote_name(Score._meta.db_table)
+    history = ops.quote_name(Score.history.model._meta.db_table)
+    copy = (
+        f"INSERT INTO {history} ({_names(HISTORY_COLUMNS)}) SELECT {_names(['id', *SCORE_COLUMNS])}, NULL, '+', "
+        "%s, %s, %s FROM "
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _insert_values(
+                cursor, f"WITH added AS (INSERT INTO {scores} ({_names(SCORE_COLUMNS)})", rows, len(SCORE_COLUMNS),
+                tail=f" RETURNING {_names(['id', *SCORE_COLUMNS])}) {copy}added", extra_params=(at, user_id, batch_id),
             )
+        else:
+            cursor.execute(f"SELECT COALESCE(MAX({ops.quote_name('id')}), 0) FROM {scores}")
+            (highest,) = cursor.fetchone()
+            _insert_values(cursor, f"INSERT INTO {scores} ({_names(SCORE_COLUMNS)})", rows, len(SCORE_COLUMNS))
+            cursor.execute(f"{copy}{scores} WHERE {ops.quote_name('id')} > %s", [at, user_id, batch_id, highest])
+    return len(rows)
+
+
+def scores_update(rows):
+    """Set the value of existing scores, (assessment id, item id, part, value) each, in
+    multi-row upserts on the score's key (their historical rows: record_score_changes)."""
+    ops = connection.ops
+    value = ops.quote_name("value")
+    with connection.cursor() as cursor:
+        _insert_values(
+            cursor, f"INSERT INTO {ops.quote_name(Score._meta.db_table)} ({_names(SCORE_COLUMNS)})", rows,
+            len(SCORE_COLUMNS),
+            tail=f" ON CONFLICT ({_names(SCORE_COLUMNS[:3])}) DO UPDATE SET {value} = EXCLUDED.{value}",
+        )
     return len(rows)
 
 

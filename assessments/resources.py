@@ -21,12 +21,16 @@ handful of queries whatever the size of the file, and collects every problem in 
 row as a spreadsheet numbers it (header = row 1) and the column as the file heads it. Only a file
 without a single problem is written, by `score_import_write`, in one transaction of bulk
 statements: new agencies, an upsert of the assessments it changes with their derived summary
-(overall, level, urgent count) computed in Python, and an upsert of the new and changed scores.
+(overall, level, urgent count) computed in Python, an INSERT of the new scores and an upsert of
+the changed ones.
 
 Audit trail: bulk statements bypass django-simple-history's signals, so the import writes the
 score history itself, in bulk: one historical row per new or changed score (old and new value,
-who, when, its ImportBatch), none for an unchanged one. Every import also writes one ImportBatch
-(who, when, the file's SHA-256, the counts and the problems); the admin keeps the file itself.
+who, when, its ImportBatch), none for an unchanged one. The new scores' rows are copied by the
+database from the scores it just inserted (models.scores_insert_with_history), so a first
+national import does not build or send them; the changed ones carry the old value from Python.
+Every import also writes one ImportBatch (who, when, the file's SHA-256, the counts and the
+problems); the admin keeps the file itself.
 Assessments' historical rows are not written by an import (their summary fields are derived).
 """
 
@@ -41,6 +45,7 @@ import logging
 import os
 import re
 import zipfile
+from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,7 +56,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from import_export import resources, widgets
 from import_export.fields import Field
@@ -70,8 +74,11 @@ from assessments.models import (
     Score,
     agencies_for,
     framework_nodes,
+    instances_insert,
     level_rule_specs,
     record_score_changes,
+    scores_insert_with_history,
+    scores_update,
 )
 from ita_portal.spreadsheets import FORMULA_MESSAGE, formula_problem, neutralise_row
 
@@ -1042,15 +1049,23 @@ def _find_assessments(plan):
                 plan.assessment_ids[key] = pk
 
 
-def _existing_by_chunk(plan):
-    """(keys, {assessment pk: {(item id, part): value}}) for the file's assessments, CHUNK at a time."""
+def _existing_by_chunk(plan, pks=None):
+    """(keys, {assessment pk: {(item id, part): value}}) for the file's assessments, CHUNK at a time;
+    with a dict `pks`, also fills it with {(assessment pk, item id, part): score pk}."""
     for keys in chunked(plan.figures):
-        pks = [plan.assessment_ids[key] for key in keys if key in plan.assessment_ids]
+        assessment_pks = [plan.assessment_ids[key] for key in keys if key in plan.assessment_ids]
         existing = {}
-        if pks:
-            found = Score.objects.filter(assessment_id__in=pks).values_list("assessment_id", "item_id", "part", "value")
-            for assessment_id, item_id, part, value in found:
-                existing.setdefault(assessment_id, {})[item_id, part] = value
+        if assessment_pks:
+            found = Score.objects.filter(assessment_id__in=assessment_pks)
+            if pks is None:
+                for assessment_id, item_id, part, value in found.values_list("assessment_id", "item_id", "part", "value"):
+                    existing.setdefault(assessment_id, {})[item_id, part] = value
+            else:
+                for assessment_id, item_id, part, value, pk in found.values_list(
+                    "assessment_id", "item_id", "part", "value", "pk"
+                ):
+                    existing.setdefault(assessment_id, {})[item_id, part] = value
+                    pks[assessment_id, item_id, part] = pk
         yield keys, existing
 
 
@@ -1115,13 +1130,15 @@ def score_import_write(plan, *, user=None, batch=None):
 
     Bulk statements only, per chunk of assessments: new agencies, then one upsert (INSERT … ON
     CONFLICT UPDATE) of the assessments whose figures change, carrying their derived summary
-    computed in Python with one framework load per year, and one upsert of the new and changed
-    scores. An unchanged figure, or an unchanged file, writes nothing.
+    computed in Python with one framework load per year, then an INSERT of the new scores and
+    an upsert of the changed ones. An unchanged figure, or an unchanged file, writes nothing.
     Every value was checked by the plan (bounds, two decimals, duplicates, permissions), so the
     database has nothing left to refuse; a concurrent import of the same agencies is reported.
     Bulk writes bypass simple-history's signals, so the history is written in bulk too: one
     historical row per new or changed score (old and new value, `user`, the time, `batch`),
     none for an unchanged one; the ImportBatch holds who, when, the file's hash and the counts.
+    New scores are plain INSERTs whose historical rows the database copies from them; changed
+    ones an upsert, with their historical rows (old value) sent from Python.
     The changed assessments' version is bumped, so a score page opened before the import
     cannot silently overwrite it."""
     if plan.problems:
@@ -1169,9 +1186,7 @@ def _write(plan, user=None, batch=None):
     # The plan checked every field of a new agency (code, name, type, province, district):
     # no full_clean per agency, which costs more than the insert.
     agencies = list(plan.new_agencies.values())
-    Agency.objects.bulk_create(agencies, batch_size=CHUNK)
-    for agency in agencies:
-        plan.agency_ids[agency.code] = agency.pk
+    plan.agency_ids.update(instances_insert(Agency, agencies, returning=["code", "pk"]))
     _find_assessments(plan)
     existed = set(plan.assessment_ids)
 
@@ -1183,7 +1198,8 @@ def _write(plan, user=None, batch=None):
     code_of_item = {pk: item.code for pk, item in plan.items.items()}
 
     new = updated = unchanged = 0
-    for keys, existing in _existing_by_chunk(plan):
+    pks = {}  # (assessment pk, item id, part) → score pk, for the changed scores' historical rows
+    for keys, existing in _existing_by_chunk(plan, pks):
         summaries, changed = [], []
         for key in keys:
             old = existing.get(plan.assessment_ids.get(key), {})
@@ -1211,35 +1227,31 @@ def _write(plan, user=None, batch=None):
             changed.append(figures)
         if not summaries:
             continue
-        # New assessments and the derived fields of changed ones in one upsert on
-        # (agency, fiscal year): bulk_update's CASE WHEN per row costs far more.
-        Assessment.objects.bulk_create(
-            summaries,
-            batch_size=CHUNK,
-            update_conflicts=True,
-            unique_fields=["agency", "fiscal_year"],
-            update_fields=["overall", "level", "urgent_indicator_count"],
-        )
-        scores, befores = [], []
-        for assessment, figures in zip(summaries, changed, strict=True):
+        # New assessments and the derived fields of changed ones in one upsert on (agency, fiscal
+        # year) (bulk_update's CASE WHEN per row costs far more), which also bumps the version of
+        # the changed ones: a score page opened before the import must not silently overwrite it.
+        written = {
+            (agency_id, fiscal_year_id): pk
+            for pk, agency_id, fiscal_year_id in instances_insert(
+                Assessment, summaries, returning=["pk", "agency", "fiscal_year"],
+                unique_fields=["agency", "fiscal_year"], update_fields=["overall", "level", "urgent_indicator_count"],
+                increment=["version"],
+            )
+        }
+        added, changed_scores, history = [], [], []
+        for summary, figures in zip(summaries, changed, strict=True):
+            summary.pk = pk = written[summary.agency_id, summary.fiscal_year_id]
             for item_id, part, value, before in figures:
-                scores.append(Score(assessment_id=assessment.pk, item_id=item_id, part=part, value=value))
-                befores.append(before)
-        # The upsert sets each Score's pk (RETURNING), which its historical row needs.
-        Score.objects.bulk_create(
-            scores,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["assessment", "item", "part"],
-            update_fields=["value"],
-        )
-        # Only the figures that change get a historical row (old → new, who, the batch).
-        record_score_changes(
-            [(score, before, "+" if before is None else "~") for score, before in zip(scores, befores, strict=True)],
-            user=user, batch=batch, when=when,
-        )
-        # A score page opened before the import must not silently overwrite it.
-        Assessment.objects.filter(pk__in=[a.pk for a in summaries if a.pk]).update(version=F("version") + 1)
+                if before is None:
+                    added.append((pk, item_id, part, value))
+                else:
+                    changed_scores.append((pk, item_id, part, value))
+                    history.append((_Written(pks[pk, item_id, part], pk, item_id, part, value), before, "~"))
+        # The new scores and their "added" historical rows (who, the batch), the latter written
+        # by the database itself; the changed ones, then a historical row each with the old value.
+        scores_insert_with_history(added, user=user, batch=batch, when=when)
+        scores_update(changed_scores)
+        record_score_changes(history, user=user, batch=batch, when=when)
         # Their documents are rendered again in the background once the import commits.
         documents_enqueue_after_commit(assessment_ids=[a.pk for a in summaries if a.pk])
     plan.new, plan.updated, plan.unchanged, plan.compared = new, updated, unchanged, True
@@ -1250,6 +1262,10 @@ def _write(plan, user=None, batch=None):
         agencies_created=len(agencies),
         assessments_created=sum(1 for key in plan.figures if key not in existed),
     )
+
+
+# What record_score_changes reads of a score the import changed, without a Score instance.
+_Written = namedtuple("_Written", "pk assessment_id item_id part value")
 
 
 def summary_nodes(nodes, official, cache):

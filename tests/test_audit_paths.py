@@ -151,3 +151,55 @@ def test_it_shows_a_superusers_batch_only_with_the_users_own_agencys_changes(
     html = client.get(reverse("admin:assessments_importbatch_change", args=[batch.pk])).content.decode()
     assert "98.06 → 81.50" in html
     assert "B001" not in html and "80.00 → 70.00" not in html
+
+
+def test_it_records_each_added_and_changed_score_of_an_import_once_and_no_other(
+    seed_assessment, other_assessment, owner, tmp_path
+):
+    path = write(tmp_path, (
+        "B001,,,,,2568,overall,80.50\n"  # new, in an assessment that exists
+        "B001,,,,,2568,1,70.00\n"  # 80.00 → 70.00
+        "B001,,,,,2568,2,80.00\n"  # unchanged
+        "C001,เทศบาลตำบลทดสอบ,ทต.,ขอนแก่น,เมือง,2568,overall,88.00\n"  # new agency, new assessment
+    ))
+    call_command("import_scores", str(path), "--user", "owner", stdout=None)
+    batch = ImportBatch.objects.get()
+
+    records = Score.history.select_related("assessment__agency", "item")
+    assert sorted(
+        (r.assessment.agency.code, r.item.code, r.history_type, r.old_value, r.value, r.history_user, r.import_batch)
+        for r in records
+    ) == [
+        ("B001", "1", "~", Decimal("80.00"), Decimal("70.00"), owner, batch),
+        ("B001", "overall", "+", None, Decimal("80.50"), owner, batch),
+        ("C001", "overall", "+", None, Decimal("88.00"), owner, batch),
+    ]
+    # Each row is the score's own (its id), and the scores already there (A001) got none.
+    assert {r.id for r in records} == set(
+        Score.objects.filter(assessment__agency__code__in=["B001", "C001"], item__code__in=["1", "overall"])
+        .values_list("pk", flat=True)
+    )
+    assert len({r.history_date for r in records}) == 1 and records[0].history_date >= batch.created_at
+
+
+def test_it_keeps_a_batchs_history_rows_without_a_link_when_the_batch_is_deleted(seed_assessment, owner, tmp_path):
+    call_command("import_scores", str(write(tmp_path, "A001,,,,,2568,i1,81.50\n")), "--user", "owner", stdout=None)
+    (record,) = history(seed_assessment, "i1")
+
+    ImportBatch.objects.get().delete()
+
+    # The link has no database constraint (see ScoreHistoryFields): Django empties it.
+    record.refresh_from_db()
+    assert (record.import_batch_id, record.old_value, record.value) == (None, Decimal("98.06"), Decimal("81.50"))
+
+
+def test_it_keeps_a_users_score_history_rows_without_a_link_when_the_user_is_deleted(seed_assessment, tmp_path):
+    importer = get_user_model().objects.create_user("importer")
+    call_command("import_scores", str(write(tmp_path, "A001,,,,,2568,i1,81.50\n")), "--user", "importer",
+                 stdout=None)
+
+    importer.delete()
+
+    # The link has no database constraint (see Score.history): Django empties it.
+    (record,) = history(seed_assessment, "i1")
+    assert (record.history_user_id, record.old_value, record.value) == (None, Decimal("98.06"), Decimal("81.50"))

@@ -200,3 +200,17 @@ def test_it_refuses_revising_the_same_signed_plan_twice_at_once(plan, owner, wg_
     with pytest.raises(EditConflict):
         plan_revise(plan=second, user=owner)
     assert Plan.objects.filter(previous=plan).count() == 1
+
+
+def test_it_refuses_a_score_page_save_opened_before_an_import_that_changed_it(seed_assessment, other_assessment):
+    from assessments.resources import import_scores
+
+    header = "agency_code,agency_name,agency_type,province,district,fiscal_year,item,score\n"
+    import_scores((header + "A001,,,,,2568,i1,81.50\n").encode())  # the import's upsert bumps the version
+
+    with pytest.raises(EditConflict):
+        assessment_save_scores(assessment=seed_assessment, values={("i1", ""): Decimal("70.00")}, expected_version=0)
+    seed_assessment.refresh_from_db()
+    other_assessment.refresh_from_db()
+    assert (seed_assessment.version, score(seed_assessment, "i1")) == (1, Decimal("81.50"))
+    assert other_assessment.version == 0  # not in the file
