@@ -39,7 +39,7 @@ test: system $(VENV)/.installed
 # figure with its goal in one Markdown table for the README (summary.md). BENCH_SIZE=small runs
 # small sizes in a few minutes (to check the scripts work, not figures to publish); the national
 # sizes take some 15–30 minutes. BENCH_FLAGS go to the scripts built on scripts/benchlib.py (e.g.
-# BENCH_FLAGS="--postgres --markdown"; a script not built on it uses SQLite); the load test
+# BENCH_FLAGS="--postgres --markdown"; bench_import and bench_pages take only --postgres); the load test
 # always starts its own PostgreSQL.
 BENCH_SIZE ?= national
 BENCH_FLAGS ?= --postgres
@@ -47,6 +47,7 @@ ifeq ($(BENCH_SIZE),small)
 BENCH_IMPORT_ARGS := --agencies 300
 BENCH_COMPARE_ARGS := --agencies 300 --years 2567-2568
 BENCH_BULK_ARGS := 4 analysis
+BENCH_PAGES_ARGS := --agencies 300
 BENCH_LOAD_ENV := LOAD_AGENCIES=300 LOAD_YEARS=2567-2568 LOAD_USERS=10 LOAD_SPAWN_RATE=5 LOAD_RUN_TIME=30s
 else
 BENCH_BULK_ARGS := 20 analysis
@@ -61,11 +62,12 @@ bench: system $(VENV)/.installed
 		"$$@" 2>&1 | tee "test-artifacts/bench/$$name.txt"; rc=$${PIPESTATUS[0]}; \
 		if ((rc == 3)); then missed+=("$$name"); elif ((rc)); then failed+=("$$name (exit $$rc)"); fi; \
 	}; \
-	flags() { if grep -q '^import benchlib' "scripts/$$1.py"; then echo $(BENCH_FLAGS); fi; }; \
+	flags() { if grep -q '^import benchlib' "scripts/$$1.py"; then echo $(BENCH_FLAGS); \
+		elif [[ " $(BENCH_FLAGS) " == *" --postgres "* ]] && grep -q '"--postgres"' "scripts/$$1.py"; then echo --postgres; fi; }; \
 	run pdf $(PY) scripts/bench_pdf.py $$(flags bench_pdf); \
 	run import $(PY) scripts/bench_import.py $(BENCH_IMPORT_ARGS) $$(flags bench_import); \
 	run compare $(PY) scripts/bench_compare.py $(BENCH_COMPARE_ARGS) $$(flags bench_compare); \
-	if [[ -f scripts/bench_pages.py ]]; then run pages $(PY) scripts/bench_pages.py $$(flags bench_pages); fi; \
+	if [[ -f scripts/bench_pages.py ]]; then run pages $(PY) scripts/bench_pages.py $(BENCH_PAGES_ARGS) $$(flags bench_pages); fi; \
 	run bulk $(PY) scripts/bench_bulk.py $(BENCH_BULK_ARGS) $$(flags bench_bulk); \
 	run load env $(BENCH_LOAD_ENV) scripts/load/run_load_test.sh; \
 	printf '\n==> make bench (%s sizes): outputs in test-artifacts/bench/, this table in summary.md\n\n' "$(BENCH_SIZE)"; \

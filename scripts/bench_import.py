@@ -21,7 +21,7 @@ end, as .ci/run does), and times:
 and prints rows, seconds, rows/s, the ratio of each import to its baseline (first import to
 the insert, re-import to the upsert), the goal (≤ 1.3×) and whether it was met. With --repeat N
 the whole sequence runs N times on the same database (cleaned in between) and the goal is
-judged on the median ratio; each run's ratios are printed. Exit status 1 if a goal is not met.
+judged on the median ratio; each run's ratios are printed. Exit status 3 if a goal is not met.
 The goal is judged on wall-clock time; beside it the CPU seconds of this process and of its
 PostgreSQL backend (from /proc, when the server runs on this machine), which a shared machine's
 load disturbs much less.
@@ -320,14 +320,22 @@ def main():
     print(f"\ngoal on {vendor}: each import within {GOAL}× of a plain bulk_create(update_conflicts) of the same "
           "rows (first import: into an empty score table; re-import: over the full one)")
     met = True
+    recorded = []
     for label, values in ratios.items():
         ratio = statistics.median(values)
         ok = ratio <= GOAL
         met &= ok
+        recorded.append((f"{label}, {rows:,} rows ({vendor})", f"{ratio:.2f}× baseline", f"≤ {GOAL}×", ok))
         runs = f", median of {', '.join(f'{v:.2f}' for v in values)}" if len(values) > 1 else ""
         print(f"  {label:<40} {ratio:.2f}× (goal ≤ {GOAL}×{runs}): {'met' if ok else 'NOT met'}; "
               f"CPU {statistics.median(cpu_ratios[label]):.2f}×")
-    return 0 if met else 1
+    if os.environ.get("BENCH_RESULTS"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import benchlib
+
+        benchlib.record(os.environ["BENCH_RESULTS"], "bench_import", recorded, database=vendor,
+                        load_at_start=load, load_at_end=", ".join(f"{n:.2f}" for n in os.getloadavg()))
+    return 0 if met else 3
 
 
 if __name__ == "__main__":
