@@ -20,9 +20,7 @@ since the ratio is what travels between machines. Medians of 5 warm runs. --mark
 table in Markdown for the README. Exit status 3 when a goal was missed."""
 
 import os
-import statistics
 import sys
-import time
 
 import benchlib  # scripts/, beside this file
 
@@ -63,18 +61,8 @@ def reference_page():
         if len(HTML(string=html).render(font_config=font_config()).pages) == 1:
             break
         rows -= 1
-    ms = median_ms(lambda: HTML(string=html).write_pdf(font_config=font_config()))
+    ms = benchlib.median_ms(lambda: HTML(string=html).write_pdf(font_config=font_config()))
     return rows, ms
-
-
-def median_ms(fn, runs=RUNS):
-    fn()  # warm
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main():
@@ -131,7 +119,7 @@ def main():
         (f"announcement, {draft.measures.count()}-measure attachment, fresh", GOALS["announcement"], announcement_pdf),
     ):
         pages = pages_of(render())
-        ms = median_ms(render)
+        ms = benchlib.median_ms(render)
         rows.append((name, pages, ms, ms / ref_ms, goal))
 
     from django.contrib.auth import get_user_model
@@ -143,13 +131,13 @@ def main():
     url = reverse("assessments:analysis_pdf", args=[assessment.pk])
     first = client.get(url)
     assert first.status_code == 200 and first.content.startswith(b"%PDF"), first.status_code
-    served.append(("stored analysis report (rendered ahead) via the view", median_ms(lambda: client.get(url))))
+    served.append(("stored analysis report (rendered ahead) via the view", benchlib.median_ms(lambda: client.get(url))))
     etag = first["ETag"]
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
-    served.append(("  the same, If-None-Match → 304", median_ms(lambda: client.get(url, HTTP_IF_NONE_MATCH=etag))))
+    served.append(("  the same, If-None-Match → 304", benchlib.median_ms(lambda: client.get(url, HTTP_IF_NONE_MATCH=etag))))
     url = reverse("plans:document", args=[plan.pk, "announcement"])
     assert client.get(url).status_code == 200
-    served.append((f"stored signed announcement via the view ({len(measures)} measures)", median_ms(lambda: client.get(url))))
+    served.append((f"stored signed announcement via the view ({len(measures)} measures)", benchlib.median_ms(lambda: client.get(url))))
 
     report = benchlib.Report(args, title=(
         f"documents, in one process, medians of {RUNS} warm runs; reference page: one A4 page, a {ref_rows}-row "
