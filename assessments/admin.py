@@ -772,7 +772,12 @@ def score_row_html(form, row, editable):
             box = field.widget.render(name, value, attrs)
         else:
             box = f'<span class="ro-score">{escape(value or "-")}</span>'
-        messages = "".join(f'<div class="errorlist">{escape(e)}</div>' for e in errors)
+        # The box's aria-describedby names this element, so a screen reader reads the message with it.
+        messages = (
+            f'<div class="errorlist" id="{form.auto_id % name}_error">'
+            + "".join(f"<div>{escape(e)}</div>" for e in errors) + "</div>"
+            if errors else ""
+        )
         cells.append(f'<label class="part"><span class="part-label">{label}</span>{box}</label>{messages}')
     finding = row["finding"]
     mark = ""

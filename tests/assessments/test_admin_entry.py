@@ -143,6 +143,9 @@ def test_it_keeps_a_refused_entry_in_its_box_marked_invalid_under_its_row(client
     row = html[html.index(box):]
     row = row[: row.index("</tr>")]
     assert "คะแนนต้องอยู่ระหว่าง 0 ถึง 100" in row
+    # The element the box's aria-describedby names exists and holds the message.
+    described = row[row.index('id="id_score_i1_error"'):]
+    assert described.index("คะแนนต้องอยู่ระหว่าง 0 ถึง 100") < described.index("</div>")
     assert 'name="score_i2" value="100.00" inputmode="decimal" size="6" class="score-input" id="id_score_i2">' in html
 
 
