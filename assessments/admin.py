@@ -114,7 +114,17 @@ class NotFoundOutsideQueryset:
         return super().get_object(request, object_id, from_field)
 
 
-class AgencyScopedAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
+class MembersOnlyModule:
+    """An admin module listed for superusers and for members of some agency (any role)."""
+
+    def _is_member(self, request):
+        return bool(_memberships(request))
+
+    def has_module_permission(self, request):
+        return request.user.is_active and (request.user.is_superuser or self._is_member(request))
+
+
+class AgencyScopedAdmin(MembersOnlyModule, NotFoundOutsideQueryset, admin.ModelAdmin):
     """Rows are visible to members of their agency (and provincial officers of its
     province) and editable by the agency's staff; superusers see everything.
     Enforced in the queryset and in every has_*_permission, not by hiding links."""
@@ -140,12 +150,6 @@ class AgencyScopedAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
             # need not ask the database again.
             request.__dict__.setdefault("_ita_visible_agencies", {})[self._agency_id(obj)] = True
         return obj
-
-    def _is_member(self, request):
-        return bool(_memberships(request))
-
-    def has_module_permission(self, request):
-        return request.user.is_active and (request.user.is_superuser or self._is_member(request))
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
@@ -1150,7 +1154,7 @@ IMPORT_CHANGES_SHOWN = 500
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
+class ImportBatchAdmin(MembersOnlyModule, NotFoundOutsideQueryset, admin.ModelAdmin):
     """Every import of a results file, read-only: who, when, the file's SHA-256 and the counts,
     and on its page each score it added or changed (old → new). Non-superusers see their own
     imports and the imports that changed a score of one of their agencies, and of those only
@@ -1174,12 +1178,6 @@ class ImportBatchAdmin(NotFoundOutsideQueryset, admin.ModelAdmin):
             import_batch__isnull=False, assessment__agency__in=agencies_for(request.user)
         ).values("import_batch_id")
         return queryset.filter(Q(user=request.user) | Q(pk__in=touched))
-
-    def _is_member(self, request):
-        return bool(_memberships(request))
-
-    def has_module_permission(self, request):
-        return request.user.is_active and (request.user.is_superuser or self._is_member(request))
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
