@@ -62,6 +62,16 @@ def _error_text(error):
     return str(error)
 
 
+def _add_service_errors(form, error):
+    """A service's ValidationError shown on the form: each message under its field, or above
+    the form when the service names no field of this form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
 def _roles(user, agency):
     if not user.is_authenticated:
         return set()
@@ -368,11 +378,7 @@ def measure_update(request, pk, measure_id):
         except PermissionDenied as error:
             return _refused(request, plan, error)
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error.messages)
+            _add_service_errors(form, error)
         else:
             messages.success(request, f"บันทึกมาตรการ “{measure.title[:60]}” แล้ว")
             return redirect(f"{reverse('plans:detail', args=[plan.pk])}#measure-{measure.pk}")
@@ -525,11 +531,7 @@ def plan_sign(request, pk):
                     signature_image=data["signature_image"],
                 )
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error.messages)
+                _add_service_errors(form, error)
             else:
                 messages.success(request, "ลงนามประกาศแล้ว แผนนี้ถูกล็อกไม่ให้แก้ไข")
                 return redirect("plans:detail", pk=plan.pk)
