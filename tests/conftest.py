@@ -9,6 +9,17 @@ from tests.seed_figures import SEED_000
 
 DEMO_TODAY = datetime.date(2025, 10, 20)
 
+# The sign form as the mayor fills it in the demo's season: day / Thai month / พ.ศ. selects,
+# announced 2 ตุลาคม 2568 after the meeting of 16 กันยายน 2568.
+SIGN_DATA = {
+    "signatory_name": "นายสาธิต ระบบดี",
+    "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
+    "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
+    "meeting_number": "1/2568",
+    "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
+    "confirm": "on",
+}
+
 
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):

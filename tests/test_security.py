@@ -26,6 +26,7 @@ from PIL import Image
 from ita_portal.views import client_ip
 from plans.models import Plan, Progress, StoredDocument
 from plans.services import plan_approve, plan_draft_from_assessment, plan_sign, plan_submit, progress_record
+from tests.conftest import SIGN_DATA
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 LOCKED = "ระงับการเข้าสู่ระบบชั่วคราว"
@@ -254,17 +255,6 @@ def approved(media, seed_assessment, owner, wg_member, mayor, library):
     plan_submit(plan=plan, user=owner)
     plan_approve(plan=plan, user=wg_member)
     return plan
-
-
-SIGN_DATA = {
-    "signatory_name": "นายสาธิต ระบบดี",
-    "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
-    # Day / Thai month / พ.ศ. selects: 2 ตุลาคม 2568 and 16 กันยายน 2568.
-    "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
-    "meeting_number": "1/2568",
-    "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
-    "confirm": "on",
-}
 
 
 def sign_with(client, mayor, plan, upload):

@@ -33,19 +33,11 @@ from assessments.models import Agency
 from ita_portal import signing_secrets
 from plans.models import Plan, StoredDocument
 from plans.services import plan_approve, plan_draft_from_assessment, plan_submit
+from tests.conftest import SIGN_DATA
 from tests.pdf_utils import pdf_text
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 PASSWORD = "รหัส-นายก-2568!"
-SIGN_DATA = {
-    "signatory_name": "นายสาธิต ระบบดี",
-    "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
-    # Day, Thai month and Buddhist-era year, as the sign page's three lists send them.
-    "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
-    "meeting_number": "1/2568",
-    "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
-    "confirm": "on",
-}
 CERTIFICATE_REFUSED = "ลงลายมือชื่ออิเล็กทรอนิกส์ด้วยใบรับรองของหน่วยงานไม่ได้"
 NOT_PKCS12 = "ใบรับรองสำหรับลงลายมือชื่ออิเล็กทรอนิกส์ (PKCS#12): ไฟล์นี้ไม่ใช่ใบรับรองแบบ PKCS#12"
 WRONG_PASSWORD = "รหัสผ่านใบรับรอง: เปิดไฟล์ใบรับรองด้วยรหัสผ่านนี้ไม่ได้"

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from plans.models import Plan, Progress, ReviewComment, Transition
+from tests.conftest import SIGN_DATA
 
 
 def login(client, user):
@@ -29,17 +30,6 @@ def post(client, user, name, plan, data=None, **kwargs):
 def transition(client, user, plan, action, comment=""):
     login(client, user)
     return client.post(reverse("plans:transition", args=[plan.pk, action]), {"comment": comment})
-
-
-SIGN_DATA = {
-    "signatory_name": "นายสาธิต ระบบดี",
-    "signatory_position": "นายกองค์การบริหารส่วนตำบลพลสงคราม",
-    # Day / Thai month / พ.ศ. selects: 2 ตุลาคม 2568 and 16 กันยายน 2568.
-    "announced_on_0": "2", "announced_on_1": "10", "announced_on_2": "2568",
-    "meeting_number": "1/2568",
-    "meeting_date_0": "16", "meeting_date_1": "9", "meeting_date_2": "2568",
-    "confirm": "on",
-}
 
 
 def sign(client, mayor, plan, **overrides):
