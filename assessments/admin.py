@@ -934,6 +934,10 @@ class AgencyAdmin(admin.ModelAdmin):
             # A replaced or removed certificate is a private key: do not leave it in MEDIA_ROOT.
             storage = obj.signing_pkcs12.storage
             transaction.on_commit(lambda: storage.delete(old))
+        if change:
+            from plans.prerender import documents_enqueue_for_agency  # plans depends on assessments
+
+            documents_enqueue_for_agency(obj.pk)
 
 
 @admin.register(Membership)

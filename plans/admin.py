@@ -25,6 +25,7 @@ from plans.models import (
     ReviewComment,
     Transition,
 )
+from plans.prerender import documents_enqueue_for_agency
 from plans.services import measure_date_errors, plan_claim_version
 
 
@@ -245,6 +246,21 @@ class AgencyUnitAdmin(AgencyScopedAdmin):
         if obj is None:
             return self.has_add_permission(request)
         return has_role(request.user, obj.agency_id, STAFF) or request.user.is_superuser
+
+    # A unit's name prints in the measures tables: render the agency's documents again.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        documents_enqueue_for_agency(obj.agency_id)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        documents_enqueue_for_agency(obj.agency_id)
+
+    def delete_queryset(self, request, queryset):
+        agency_ids = set(queryset.values_list("agency_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for agency_id in agency_ids:
+            documents_enqueue_for_agency(agency_id)
 
 
 @admin.register(MeasureTemplate)

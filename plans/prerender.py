@@ -286,6 +286,14 @@ def documents_enqueue_after_commit(*, assessment_ids=(), plan_ids=()):
     transaction.on_commit(enqueue)
 
 
+
+def documents_enqueue_for_agency(agency_id):
+    """An agency's name, emblem, signatory and units print on all its documents: after one of
+    them is edited, enqueue every document of its assessments (and so of their plans) again."""
+    documents_enqueue_after_commit(
+        assessment_ids=Assessment.objects.filter(agency_id=agency_id).values_list("pk", flat=True))
+
+
 PREPARING_TEMPLATE = "documents/preparing.html"
 # A document being rendered is enqueued once per this many seconds, whatever the refreshes.
 ENQUEUE_EVERY_SECONDS = 60

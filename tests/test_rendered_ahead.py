@@ -322,3 +322,40 @@ def test_it_starts_no_render_process_when_every_document_of_the_zip_is_stored(
         RenderedDocument.objects.get(kind="analysis", object_id=seed_assessment.pk, format="pdf").data
     )
     assert (job.status, job.failures) == ("done", [])
+
+
+def test_it_renders_the_documents_again_when_staff_rename_their_agency(
+    client, plan, owner, renders, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import Permission
+
+    owner.user_permissions.add(Permission.objects.get(codename="change_agency"))
+    agency = plan.agency
+    prerender.document_prerender("analysis", plan.assessment)
+    old_hash = stored("analysis", plan.assessment).inputs_hash
+    client.force_login(owner)
+    data = {
+        "code": agency.code, "name": "องค์การบริหารส่วนตำบลชื่อใหม่", "agency_type": agency.agency_type,
+        "district": agency.district, "province": agency.province, "table_digits": agency.table_digits,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:assessments_agency_change", args=[agency.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    analysis = stored("analysis", plan.assessment)
+    assert analysis.inputs_hash != old_hash
+    assert analysis.inputs_hash == prerender.document_inputs_hash("analysis", plan.assessment)
+    assert stored("plan", plan).inputs_hash == prerender.document_inputs_hash("plan", plan)
+
+
+def test_it_renders_the_plan_documents_again_when_staff_add_a_unit(
+    client, plan, owner, renders, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:plans_agencyunit_add"), {"agency": plan.agency_id, "name": "กองสวัสดิการสังคม", "order": 9}
+        )
+    assert response.status_code == 302
+    assert stored("plan", plan).inputs_hash == prerender.document_inputs_hash("plan", plan)
+    assert stored("announcement", plan, "docx").inputs_hash == prerender.document_inputs_hash(
+        "announcement", plan, "docx")
