@@ -1,3 +1,5 @@
+import contextlib
+import datetime
 import io
 from decimal import Decimal
 
@@ -423,13 +425,16 @@ def _insert_values(cursor, head, rows, width, tail="", extra_params=(), returnin
 
 def instances_insert(model, instances, *, returning, unique_fields=(), update_fields=(), increment=()):
     """INSERT model instances (every concrete field but the primary key, prepared as bulk_create
-    prepares it, defaults and auto_now included) in multi-row statements, and return the
-    `returning` columns of each row written, in no particular order.
+    prepares it, defaults and auto_now included) and return the `returning` columns of each row
+    written, in no particular order: in multi-row statements, or on PostgreSQL, for a plain
+    insert, with COPY after drawing the ids from the table's sequence (see _copy).
 
     With `unique_fields`, an upsert: a row that exists is updated instead, its `update_fields`
     set to the new values and its `increment` fields raised by one. For the import's thousands of
     agencies and assessments, without bulk_create's SQL compiled value by value."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    copy = connection.vendor == "postgresql" and not unique_fields
     # Most columns repeat a few values (defaults, a type, a level): each distinct value of a
     # column is prepared once.
     prepared = [(field, {}) for field in fields]
@@ -441,15 +446,29 @@ def instances_insert(model, instances, *, returning, unique_fields=(), update_fi
             try:
                 row.append(cache[value])
             except KeyError:
-                row.append(cache.setdefault(value, field.get_db_prep_save(value, connection)))
+                db_value = field.get_db_prep_save(value, connection)
+                row.append(cache.setdefault(value, _copy_text(db_value) if copy else db_value))
             except TypeError:  # unhashable (a JSON value)
-                row.append(field.get_db_prep_save(value, connection))
+                db_value = field.get_db_prep_save(value, connection)
+                row.append(_copy_text(db_value) if copy else db_value)
         rows.append(row)
     if not rows:
         return []
+    if copy:
+        with connection.cursor() as cursor:
+            ids = _ids(cursor, meta.db_table, len(rows))
+            _copy(cursor, meta.db_table, [meta.pk.column, *(f.column for f in fields)], "".join(
+                f"{pk:d}\t" + "\t".join(row) + "\n" for pk, row in zip(ids, rows, strict=True)
+            ))
+        # What RETURNING would give: the drawn id, the other columns as sent (instances unchanged).
+        attnames = [None if name == "pk" else meta.get_field(name).attname for name in returning]
+        return [
+            tuple(pk if name is None else getattr(obj, name) for name in attnames)
+            for obj, pk in zip(instances, ids, strict=True)
+        ]
     ops = connection.ops
-    table = ops.quote_name(model._meta.db_table)
-    columns = [model._meta.get_field(name).column for name in (*unique_fields, *update_fields, *increment)]
+    table = ops.quote_name(meta.db_table)
+    columns = [meta.get_field(name).column for name in (*unique_fields, *update_fields, *increment)]
     tail = ""
     if unique_fields:
         keys = columns[:len(unique_fields)]
@@ -458,7 +477,6 @@ def instances_insert(model, instances, *, returning, unique_fields=(), update_fi
         sets += [f"{ops.quote_name(c)} = {table}.{ops.quote_name(c)} + 1" for c in columns[-len(increment):]] \
             if increment else []
         tail = f" ON CONFLICT ({_names(keys)}) DO UPDATE SET {', '.join(sets)}"
-    meta = model._meta
     tail += f" RETURNING {_names((meta.pk if name == 'pk' else meta.get_field(name)).column for name in returning)}"
     with connection.cursor() as cursor:
         return _insert_values(cursor, f"INSERT INTO {table} ({_names(f.column for f in fields)})", rows,
@@ -491,23 +509,41 @@ def _copy_null(value):
 
 
 def _copy(cursor, table, columns, text):
-    """COPY `table` (`columns`) FROM STDIN of `text`, tab-separated lines (PostgreSQL)."""
+    """COPY `table` (`columns`) FROM STDIN of `text`, tab-separated lines (PostgreSQL). Errors
+    come as Django's (IntegrityError…), and the statement is logged as a query is (DEBUG, tests)."""
     sql = f"COPY {connection.ops.quote_name(table)} ({_names(columns)}) FROM STDIN"
     raw = cursor.cursor  # the driver's own cursor, under Django's wrapper
-    if hasattr(raw, "copy_expert"):  # psycopg2
-        raw.copy_expert(sql, io.StringIO(text))
-    else:  # psycopg 3
-        with raw.copy(sql) as copy:
-            copy.write(text)
+    logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
+    with logged, connection.wrap_database_errors:
+        if hasattr(raw, "copy_expert"):  # psycopg2
+            raw.copy_expert(sql, io.StringIO(text))
+        else:  # psycopg 3
+            with raw.copy(sql) as copy:
+                copy.write(text)
 
 
-def _score_ids(cursor, count):
-    """`count` new ids from the score table's own sequence, as an INSERT would draw them (ids
-    drawn here and left unused by a rollback are skipped, as with any INSERT)."""
-    cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        [Score._meta.db_table, count],
-    )
+def _copy_text(value):
+    """A value as COPY's text format writes it."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(COPY_ESCAPES)
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    raise TypeError(f"no COPY text for {type(value).__name__}")
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _ids(cursor, table, count):
+    """`count` new ids from `table`'s own sequence, as an INSERT would draw them (ids drawn here
+    and left unused by a rollback are skipped, as with any INSERT)."""
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
     return [pk for (pk,) in cursor.fetchall()]
 
 
@@ -572,7 +608,7 @@ def scores_insert_with_history(rows, *, user=None, batch=None, when=None):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _copy_part(row[2] for row in rows)
-            ids = _score_ids(cursor, len(rows))
+            ids = _ids(cursor, Score._meta.db_table, len(rows))
             lines = [
                 f"{pk:d}\t{assessment_id:d}\t{item_id:d}\t{part}\t{value}"
                 for pk, (assessment_id, item_id, part, value) in zip(ids, rows, strict=True)

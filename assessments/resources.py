@@ -1200,7 +1200,7 @@ def _write(plan, user=None, batch=None):
     new = updated = unchanged = 0
     pks = {}  # (assessment pk, item id, part) → score pk, for the changed scores' historical rows
     for keys, existing in _existing_by_chunk(plan, pks):
-        summaries, changed = [], []
+        summaries, summary_keys, changed = [], [], []
         for key in keys:
             old = existing.get(plan.assessment_ids.get(key), {})
             figures = []
@@ -1224,18 +1224,26 @@ def _write(plan, user=None, batch=None):
             summaries.append(Assessment(
                 agency_id=plan.agency_ids[code], fiscal_year=plan.fiscal_years[year], **assessment_summary(result)
             ))
+            summary_keys.append(key)
             changed.append(figures)
         if not summaries:
             continue
-        # New assessments and the derived fields of changed ones in one upsert on (agency, fiscal
-        # year) (bulk_update's CASE WHEN per row costs far more), which also bumps the version of
-        # the changed ones: a score page opened before the import must not silently overwrite it.
+        # New assessments in a plain insert (COPY on PostgreSQL): one that another import created
+        # meanwhile raises IntegrityError, reported as a concurrent import. The derived fields of
+        # the existing ones in one upsert on (agency, fiscal year) (bulk_update's CASE WHEN per row
+        # costs far more), which also bumps their version: a score page opened before the import
+        # must not silently overwrite it.
+        fresh = [summary for summary, key in zip(summaries, summary_keys, strict=True) if key not in existed]
+        known = [summary for summary, key in zip(summaries, summary_keys, strict=True) if key in existed]
+        returning = ["pk", "agency", "fiscal_year"]
         written = {
             (agency_id, fiscal_year_id): pk
-            for pk, agency_id, fiscal_year_id in instances_insert(
-                Assessment, summaries, returning=["pk", "agency", "fiscal_year"],
-                unique_fields=["agency", "fiscal_year"], update_fields=["overall", "level", "urgent_indicator_count"],
-                increment=["version"],
+            for pk, agency_id, fiscal_year_id in itertools.chain(
+                instances_insert(Assessment, fresh, returning=returning),
+                instances_insert(
+                    Assessment, known, returning=returning, unique_fields=["agency", "fiscal_year"],
+                    update_fields=["overall", "level", "urgent_indicator_count"], increment=["version"],
+                ),
             )
         }
         added, changed_scores, history = [], [], []

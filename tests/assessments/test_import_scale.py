@@ -39,27 +39,55 @@ def queries(fn):
     return [q["sql"] for q in captured.captured_queries]
 
 
+def history_writes(sql):
+    return [q for q in sql if q.startswith(('INSERT INTO "assessments_historicalscore"',
+                                            'COPY "assessments_historicalscore"'))]
+
+
 def test_it_imports_more_agencies_in_the_same_number_of_queries(db):
     few = queries(lambda: import_scores(national_csv(3)))
     Agency.objects.filter(code__startswith="GEN").delete()
 
     many = queries(lambda: import_scores(national_csv(20)))
 
-    # 33 and 220 new scores: one INSERT each on either database (SQLite takes 249 scores a
-    # statement, PostgreSQL 1,000), and their historical rows in that statement or one more.
+    # 33 and 220 new scores: one INSERT each on SQLite (249 scores a statement), one COPY on
+    # PostgreSQL, and their historical rows in one statement more.
     assert len(few) == len(many)
-    history = [q for q in many if 'INSERT INTO "assessments_historicalscore"' in q]
-    assert len(history) == 1
+    assert len(history_writes(many)) == 1
 
 
-def test_it_has_the_database_write_the_added_scores_history_rows(db):
+def test_it_has_the_database_write_the_added_scores_history_rows_on_sqlite(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's path; PostgreSQL COPYs both (next test)")
     sql = queries(lambda: import_scores(national_csv(20)))
 
-    (statement,) = [q for q in sql if 'INSERT INTO "assessments_historicalscore"' in q]
+    (statement,) = history_writes(sql)
     # Copied from the score rows by the database: Python sends no value of the 220 rows.
     copy = statement.split('INSERT INTO "assessments_historicalscore"')[1]
     assert "VALUES" not in copy and "90.00" not in copy and "SELECT" in copy
     assert Score.history.filter(history_type="+").count() == 220
+
+
+def test_it_copies_the_scores_and_their_history_rows_on_postgresql(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's path")
+    sql = queries(lambda: import_scores(national_csv(20)))
+
+    # No multi-row INSERT of 220 scores or agencies: a COPY each for the agencies, the
+    # assessments, the scores and their historical rows, after drawing their ids.
+    copies = [q.split(" (")[0] for q in sql if q.startswith("COPY")]
+    assert copies == ['COPY "assessments_agency"', 'COPY "assessments_assessment"', 'COPY "assessments_score"',
+                      'COPY "assessments_historicalscore"']
+    assert not [q for q in sql if q.startswith(('INSERT INTO "assessments_score"', 'INSERT INTO "assessments_agency"'))]
+    batch = ImportBatch.objects.get()
+    history = Score.history.filter(history_type="+", import_batch=batch, old_value=None, history_user=None)
+    assert set(history.values_list("id", "assessment_id", "item_id", "part", "value")) == set(
+        Score.objects.values_list("id", "assessment_id", "item_id", "part", "value")
+    )
+    assert history.count() == 220
+    assert set(Agency.objects.filter(code__startswith="GEN").values_list("name", "province")) == {
+        (f"อบต.ทดสอบ{n}", "ขอนแก่น") for n in range(20)
+    }
 
 
 def test_it_checks_a_file_in_a_constant_number_of_queries(db):
@@ -152,3 +180,16 @@ def test_it_computes_the_same_summary_from_the_pruned_framework(fy2568, figures)
 
     full = assessment_summary(scoring.compute(nodes, official, rules))
     assert assessment_summary(scoring.compute(pruned, official, rules)) == full
+
+
+def test_it_stores_an_agency_name_with_a_backslash_a_tab_and_a_line_break_as_written(db):
+    name = 'อบต.ทดสอบ \\N\\t "บ้าน\tใหม่"\nหมู่ 2\\'
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([
+        HEADER, ["GEN00001", name, "อบต.", "ขอนแก่น\\", "เมือง\t", 2568, "overall", "90.00"],
+    ])
+
+    import_scores(buffer.getvalue().encode())
+
+    agency = Agency.objects.get(code="GEN00001")
+    assert (agency.name, agency.province, agency.district) == (name, "ขอนแก่น\\", "เมือง")
