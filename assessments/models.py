@@ -543,7 +543,12 @@ COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 def _ids(cursor, table, count):
     """`count` new ids from `table`'s own sequence, as an INSERT would draw them (ids drawn here
     and left unused by a rollback are skipped, as with any INSERT)."""
-    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+    # The sequence looked up once: pg_get_serial_sequence per row costs 4 µs, more than nextval.
+    cursor.execute(
+        "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) "
+        "SELECT nextval(seq) FROM s, generate_series(1, %s)",
+        [table, count],
+    )
     return [pk for (pk,) in cursor.fetchall()]
 
 
