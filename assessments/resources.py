@@ -1218,11 +1218,11 @@ def _write(plan, user=None, batch=None):
                 continue
             official = {(code_of_item[item_id], part): value for (item_id, part), value in old.items()}
             official.update(((code_of_item[item_id], part), value) for item_id, part, value, _ in figures)
-            nodes, rules, pruned = frameworks[key[1]]
-            result = scoring.compute(summary_nodes(nodes, official, pruned), official, rules)
+            nodes, rules, trees = frameworks[key[1]]
+            summary = summary_tree(nodes, official, trees).summary(official, rules)
             code, year = key
             summaries.append(Assessment(
-                agency_id=plan.agency_ids[code], fiscal_year=plan.fiscal_years[year], **assessment_summary(result)
+                agency_id=plan.agency_ids[code], fiscal_year=plan.fiscal_years[year], **summary_fields(summary)
             ))
             summary_keys.append(key)
             changed.append(figures)
@@ -1276,6 +1276,29 @@ def _write(plan, user=None, batch=None):
 _Written = namedtuple("_Written", "pk assessment_id item_id part value")
 
 
+def _published(nodes, official):
+    """Codes of the indicators and sub-indicators with an official figure (see summary_nodes)."""
+    return tuple(
+        node.code for node in nodes
+        if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR) and (node.code, "") in official
+    )
+
+
+def _below_published(nodes, published):
+    parent_of = {node.code: node.parent for node in nodes}
+    cut = set(published)
+
+    def below_cut(node):
+        parent = node.parent
+        while parent is not None:
+            if parent in cut:
+                return True
+            parent = parent_of.get(parent)
+        return False
+
+    return [node for node in nodes if not below_cut(node)]
+
+
 def summary_nodes(nodes, official, cache):
     """The framework nodes `scoring.compute` needs for an assessment's summary fields.
 
@@ -1284,25 +1307,37 @@ def summary_nodes(nodes, official, cache):
     (overall, tool scores for the level, indicator triage); they only add findings, which the
     summary does not store. Dropping them makes a national indicator-level file compute 14
     nodes per agency instead of 73. `cache` keeps one node list per set of such figures."""
-    published = tuple(
-        node.code for node in nodes
-        if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR) and (node.code, "") in official
-    )
+    published = _published(nodes, official)
     kept = cache.get(published)
     if kept is None:
-        parent_of = {node.code: node.parent for node in nodes}
-        cut = set(published)
-
-        def below_cut(node):
-            parent = node.parent
-            while parent is not None:
-                if parent in cut:
-                    return True
-                parent = parent_of.get(parent)
-            return False
-
-        kept = cache[published] = [node for node in nodes if not below_cut(node)]
+        kept = cache[published] = _below_published(nodes, published)
     return kept
+
+
+def summary_tree(nodes, official, cache):
+    """The scoring.SummaryTree of summary_nodes(nodes, official): built once per set of published
+    figures and kept in `cache`, whose None key keeps the only nodes _published reads (the
+    indicators and sub-indicators)."""
+    candidates = cache.get(None)
+    if candidates is None:
+        candidates = cache[None] = [
+            node for node in nodes if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR)
+        ]
+    published = _published(candidates, official)
+    tree = cache.get(published)
+    if tree is None:
+        tree = cache[published] = scoring.SummaryTree(_below_published(nodes, published))
+    return tree
+
+
+def summary_fields(summary):
+    """The derived fields of an assessment from its scoring.Summary, as assessment_summary gives
+    them from a full result."""
+    return {
+        "overall": summary.overall.quantize(Decimal("0.0001")) if summary.overall is not None else None,
+        "level": summary.level.name if summary.level else "",
+        "urgent_indicator_count": summary.urgent_indicator_count,
+    }
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ The national timings themselves are measured by scripts/bench_import.py."""
 
 import csv
 import io
+import random
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,23 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assessments import resources, scoring
-from assessments.models import Agency, Assessment, ImportBatch, Score, framework_nodes, level_rule_specs
-from assessments.resources import assessment_summary, import_scores, score_import_plan, summary_nodes
+from assessments.models import (
+    Agency,
+    Assessment,
+    FiscalYear,
+    ImportBatch,
+    Score,
+    framework_nodes,
+    level_rule_specs,
+)
+from assessments.resources import (
+    assessment_summary,
+    import_scores,
+    score_import_plan,
+    summary_fields,
+    summary_nodes,
+    summary_tree,
+)
 from tests.seed_figures import SEED_000
 
 HEADER = ["agency_code", "agency_name", "agency_type", "province", "district", "fiscal_year", "item", "score"]
@@ -180,6 +196,28 @@ def test_it_computes_the_same_summary_from_the_pruned_framework(fy2568, figures)
 
     full = assessment_summary(scoring.compute(nodes, official, rules))
     assert assessment_summary(scoring.compute(pruned, official, rules)) == full
+    assert summary_fields(summary_tree(nodes, official, {}).summary(official, rules)) == full
+
+
+@pytest.mark.parametrize("year", [2568, 2565])
+def test_it_summarises_as_the_full_computation_does_for_any_set_of_figures(db, year):
+    fiscal_year = FiscalYear.objects.get(year=year)
+    nodes, rules = framework_nodes(fiscal_year.pk), level_rule_specs(fiscal_year.pk)
+    keys = [(node.code, "") for node in nodes] + [
+        (node.code, part) for node in nodes if node.has_parts for part in (scoring.PUBLIC, scoring.SURVEY)
+    ]
+    values = [Decimal(v) for v in ("0.00", "49.99", "70.00", "84.99", "84.995", "85.00", "94.99", "95.00", "100.00")]
+    rng = random.Random(year)
+    trees, levels = {}, set()
+    for _ in range(400):
+        share = rng.choice([0.1, 0.5, 0.9, 1.0])
+        official = {key: rng.choice(values) for key in keys if rng.random() < share}
+        full = assessment_summary(scoring.compute(nodes, official, rules))
+
+        assert summary_fields(summary_tree(nodes, official, trees).summary(official, rules)) == full, official
+        levels.add(full["level"])
+    # The figures reached the levels, passing and not, and the case of no level at all.
+    assert len(levels) >= 4 and "" in levels
 
 
 def test_it_stores_an_agency_name_with_a_backslash_a_tab_and_a_line_break_as_written(db):
