@@ -539,6 +539,7 @@ def _csv_table(data, limits):
         delimiter = ";" if ";" in first else ("\t" if "\t" in first else ",")
     reader = csv.reader(itertools.chain([first], source), delimiter=delimiter)
     check = _row_limits(limits)
+    max_rows, max_columns, max_chars = limits.rows + 1, limits.columns, limits.cell_chars
 
     def unreadable(error):
         if "field larger than field limit" in str(error):
@@ -558,7 +559,10 @@ def _csv_table(data, limits):
     def numbered():
         try:
             for number, cells in enumerate(reader, 2):
-                check(number, cells)
+                # Every cell of a CSV row is text: a row whose cells hold no more characters in all
+                # than one cell may is within the cell limit without a look at each cell.
+                if number > max_rows or len(cells) > max_columns or sum(map(len, cells)) > max_chars:
+                    check(number, cells)
                 yield number, cells
         except csv.Error as e:
             raise unreadable(e) from None
@@ -785,14 +789,25 @@ class _PlanReader:
         self.i_type = columns.get("agency_type")
         self.i_item = columns.get("item")
         self.i_score = columns.get("score")
+        # The cells _read_agency reads (see _read_row).
+        self.agency_key = sorted({
+            columns[name] for name in ("agency_code", "agency_name", "agency_type", "province", "district",
+                                       "fiscal_year")
+            if name in columns
+        })
+        self.agency_rows = {}
         width = self.width
         for number, cells in rows:
             if len(cells) != width:
                 cells = self._fit(number, cells)
                 if cells is None:
                     continue
-            if not any(cell is not None and cell != "" and (not isinstance(cell, str) or cell.strip())
-                       for cell in cells):
+            # A row whose agency code is filled is not blank (the common case, without a look at
+            # every cell).
+            first = cells[self.i_code]
+            if not (type(first) is str and first and not first.isspace()) and not any(
+                cell is not None and cell != "" and (not isinstance(cell, str) or cell.strip()) for cell in cells
+            ):
                 plan.blank_rows += 1
                 continue
             plan.rows += 1
@@ -830,7 +845,22 @@ class _PlanReader:
         problems.append(ImportProblem(number, reason, self.plan.headers[index], index))
 
     def _read_row(self, number, cells, problems):
-        plan = self.plan
+        # The agency and year cells repeat on every row of an agency in the long layout (11 to
+        # 61 rows each in a national file): cells already read without a problem are not read
+        # again. Reading them is deterministic (an agency planned from the first row stays
+        # planned), so a row with the same cells gets the same outcome.
+        key = tuple([cells[index] for index in self.agency_key])
+        known = self.agency_rows.get(key)
+        if known is None:
+            before = len(problems)
+            known = self._read_agency(number, cells, problems)
+            if len(problems) == before:
+                self.agency_rows[key] = known
+        code, year = known
+        self._read_figures(number, cells, code, year, problems)
+
+    def _read_agency(self, number, cells, problems):
+        """(agency code, year) of a row, each None with its problem."""
         code = cell_text(cells[self.i_code])
         if not code:
             self._problem(problems, number, "agency_code", "ต้องระบุรหัสหน่วยงาน")
@@ -863,8 +893,10 @@ class _PlanReader:
 
         if code is not None and not self._agency(number, code, cells, agency_type, problems):
             code = None
+        return code, year
 
-        if plan.layout == LONG:
+    def _read_figures(self, number, cells, code, year, problems):
+        if self.plan.layout == LONG:
             self._long_figure(number, cells, code, year, problems)
         elif year is not None:
             self._wide_figures(number, cells, code, year, problems)
@@ -965,7 +997,7 @@ class _PlanReader:
 
     def _add(self, number, code, year, item, part, value, problems, column):
         figures = self.plan.figures.setdefault((code, year), {})
-        key = (item.pk, part)
+        key = (item.id, part)
         if key in figures:
             label = f"{item.code}:{part}" if part else item.code
             problems.append(ImportProblem(

@@ -231,3 +231,22 @@ def test_it_stores_an_agency_name_with_a_backslash_a_tab_and_a_line_break_as_wri
 
     agency = Agency.objects.get(code="GEN00001")
     assert (agency.name, agency.province, agency.district) == (name, "ขอนแก่น\\", "เมือง")
+
+
+def test_it_names_every_row_of_an_agency_whose_cells_are_refused_not_only_the_first(db):
+    rows = [
+        ["GEN00001", "อบต.ทดสอบ1", "อบต.", "ขอนแก่น", "เมือง", 2568, "overall", "90.00"],
+        ["GEN00002", "=HYPERLINK(1)", "อบต.", "ขอนแก่น", "เมือง", 2568, "overall", "90.00"],
+        ["GEN00002", "=HYPERLINK(1)", "อบต.", "ขอนแก่น", "เมือง", 2568, "1", "90.00"],
+        ["GEN00001", "อบต.ทดสอบ1", "อบต.", "ขอนแก่น", "เมือง", 2499, "1", "90.00"],
+        ["GEN00001", "อบต.ทดสอบ1", "อบต.", "ขอนแก่น", "เมือง", 2568, "1", "90.00"],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([HEADER, *rows])
+
+    plan = score_import_plan(buffer.getvalue().encode())
+
+    assert [problem.row for problem in plan.problems] == [3, 4, 5]
+    assert [problem.column for problem in plan.problems] == ["agency_name", "agency_name", "fiscal_year"]
+    assert list(plan.figures) == [("GEN00001", 2568)]
+    assert len(plan.figures["GEN00001", 2568]) == 2
