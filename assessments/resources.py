@@ -20,15 +20,17 @@ An import is all or nothing. `score_import_plan` reads and checks every figure f
 handful of queries whatever the size of the file, and collects every problem in Thai, naming the
 row as a spreadsheet numbers it (header = row 1) and the column as the file heads it. Only a file
 without a single problem is written, by `score_import_write`, in one transaction of bulk
-statements: new agencies, an upsert of the assessments it changes with their derived summary
-(overall, level, urgent count) computed in Python, an INSERT of the new scores and an upsert of
-the changed ones.
+statements: new agencies, the new assessments and an upsert of the existing ones it changes,
+with their derived summary (overall, level, urgent count) computed in Python, an insert of the
+new scores and an upsert of the changed ones. On PostgreSQL the plain inserts are COPYs, their
+ids drawn from the tables' sequences first (models._copy: cheaper than the parameters of
+multi-row INSERTs); on SQLite multi-row INSERTs.
 
 Audit trail: bulk statements bypass django-simple-history's signals, so the import writes the
 score history itself, in bulk: one historical row per new or changed score (old and new value,
-who, when, its ImportBatch), none for an unchanged one. The new scores' rows are copied by the
-database from the scores it just inserted (models.scores_insert_with_history), so a first
-national import does not build or send them; the changed ones carry the old value from Python.
+who, when, its ImportBatch), none for an unchanged one (models.scores_insert_with_history for
+the new scores: COPYed beside them on PostgreSQL, copied by the database from the inserted rows
+on SQLite; models.record_score_changes for the changed ones, with the old value).
 Every import also writes one ImportBatch (who, when, the file's SHA-256, the counts and the
 problems); the admin keeps the file itself.
 Assessments' historical rows are not written by an import (their summary fields are derived).
@@ -1160,17 +1162,19 @@ def assessment_summary(result):
 def score_import_write(plan, *, user=None, batch=None):
     """Write a plan without problems, all or nothing, and return the ImportReport.
 
-    Bulk statements only, per chunk of assessments: new agencies, then one upsert (INSERT … ON
-    CONFLICT UPDATE) of the assessments whose figures change, carrying their derived summary
-    computed in Python with one framework load per year, then an INSERT of the new scores and
-    an upsert of the changed ones. An unchanged figure, or an unchanged file, writes nothing.
+    Bulk statements only, per chunk of assessments: new agencies, then the new assessments (a
+    plain insert) and the existing ones whose figures change (an upsert, INSERT … ON CONFLICT
+    UPDATE), carrying their derived summary computed in Python with one framework load per year
+    (scoring.SummaryTree), then an insert of the new scores and an upsert of the changed ones;
+    the plain inserts are COPYs on PostgreSQL. An unchanged figure, or an unchanged file, writes
+    nothing.
     Every value was checked by the plan (bounds, two decimals, duplicates, permissions), so the
     database has nothing left to refuse; a concurrent import of the same agencies is reported.
     Bulk writes bypass simple-history's signals, so the history is written in bulk too: one
     historical row per new or changed score (old and new value, `user`, the time, `batch`),
     none for an unchanged one; the ImportBatch holds who, when, the file's hash and the counts.
-    New scores are plain INSERTs whose historical rows the database copies from them; changed
-    ones an upsert, with their historical rows (old value) sent from Python.
+    New scores' historical rows are written beside them (scores_insert_with_history); changed
+    ones are upserted, with their historical rows (old value) sent from Python.
     The changed assessments' version is bumped, so a score page opened before the import
     cannot silently overwrite it."""
     if plan.problems:
@@ -1287,8 +1291,8 @@ def _write(plan, user=None, batch=None):
                 else:
                     changed_scores.append((pk, item_id, part, value))
                     history.append((_Written(pks[pk, item_id, part], pk, item_id, part, value), before, "~"))
-        # The new scores and their "added" historical rows (who, the batch), the latter written
-        # by the database itself; the changed ones, then a historical row each with the old value.
+        # The new scores and their "added" historical rows (who, the batch); the changed ones,
+        # then a historical row each with the old value.
         scores_insert_with_history(added, user=user, batch=batch, when=when)
         scores_update(changed_scores)
         record_score_changes(history, user=user, batch=batch, when=when)

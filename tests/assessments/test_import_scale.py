@@ -250,3 +250,20 @@ def test_it_names_every_row_of_an_agency_whose_cells_are_refused_not_only_the_fi
     assert [problem.column for problem in plan.problems] == ["agency_name", "agency_name", "fiscal_year"]
     assert list(plan.figures) == [("GEN00001", 2568)]
     assert len(plan.figures["GEN00001", 2568]) == 2
+
+
+def test_it_refuses_a_write_that_meets_assessments_created_meanwhile_and_writes_nothing(db, monkeypatch):
+    import_scores(national_csv(2))
+    # As if another import created the assessments after this one looked them up: the write
+    # inserts them (COPY on PostgreSQL) and the database refuses the duplicates.
+    monkeypatch.setattr(resources, "_find_assessments", lambda plan: setattr(plan, "assessment_ids", {}))
+
+    with pytest.raises(ValidationError) as refused:
+        import_scores(national_csv(2, value="80.00"))
+
+    assert refused.value.messages == [
+        "บันทึกไม่สำเร็จ: มีการบันทึกข้อมูลหน่วยงานหรือผลการประเมินเดียวกันพร้อมกัน กรุณานำเข้าใหม่อีกครั้ง"
+    ]
+    assert set(Score.objects.values_list("value", flat=True)) == {Decimal("90.00")}
+    assert Score.history.count() == 22
+    assert ImportBatch.objects.latest("pk").status == ImportBatch.Status.FAILED
