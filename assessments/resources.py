@@ -1012,17 +1012,22 @@ class _PlanReader:
             self.read_count += 1
 
     def _long_figure(self, number, cells, code, year, problems):
-        item = part = None
-        item_text = cell_text(cells[self.i_item])
-        if not item_text:
-            self._problem(problems, number, "item", f"ต้องระบุรายการ เช่น {ITEM_HINT}")
-        elif year is not None:
-            cached = self.item_cells.get((year, item_text))
-            if cached is None:
-                cached = self.item_cells[year, item_text] = self._framework(year).resolve(item_text)
-            item, part, reason = cached
-            if reason:
-                self._problem(problems, number, "item", reason)
+        raw = cells[self.i_item]
+        # (item, part, reason) by the cell as read: a national file names 11 to 61 items.
+        cached = self.item_cells.get((year, raw))
+        if cached is None:
+            item_text = cell_text(raw)
+            if not item_text:
+                cached = (None, None, f"ต้องระบุรายการ เช่น {ITEM_HINT}")
+            elif year is None:
+                cached = (None, None, None)
+            else:
+                cached = self._framework(year).resolve(item_text)
+            if len(self.item_cells) < 100_000:
+                self.item_cells[year, raw] = cached
+        item, part, reason = cached
+        if reason:
+            self._problem(problems, number, "item", reason)
         value, reason = self._score(cells[self.i_score])
         if reason:
             self._problem(problems, number, "score", reason)
