@@ -20,15 +20,17 @@ An import is all or nothing. `score_import_plan` reads and checks every figure f
 handful of queries whatever the size of the file, and collects every problem in Thai, naming the
 row as a spreadsheet numbers it (header = row 1) and the column as the file heads it. Only a file
 without a single problem is written, by `score_import_write`, in one transaction of bulk
-statements: new agencies, an upsert of the assessments it changes with their derived summary
-(overall, level, urgent count) computed in Python, an INSERT of the new scores and an upsert of
-the changed ones.
+statements: new agencies, the new assessments and an upsert of the existing ones it changes,
+with their derived summary (overall, level, urgent count) computed in Python, an insert of the
+new scores and an upsert of the changed ones. On PostgreSQL the plain inserts are COPYs, their
+ids drawn from the tables' sequences first (models._copy: cheaper than the parameters of
+multi-row INSERTs); on SQLite multi-row INSERTs.
 
 Audit trail: bulk statements bypass django-simple-history's signals, so the import writes the
 score history itself, in bulk: one historical row per new or changed score (old and new value,
-who, when, its ImportBatch), none for an unchanged one. The new scores' rows are copied by the
-database from the scores it just inserted (models.scores_insert_with_history), so a first
-national import does not build or send them; the changed ones carry the old value from Python.
+who, when, its ImportBatch), none for an unchanged one (models.scores_insert_with_history for
+the new scores: COPYed beside them on PostgreSQL, copied by the database from the inserted rows
+on SQLite; models.record_score_changes for the changed ones, with the old value).
 Every import also writes one ImportBatch (who, when, the file's SHA-256, the counts and the
 problems); the admin keeps the file itself.
 Assessments' historical rows are not written by an import (their summary fields are derived).
@@ -539,6 +541,7 @@ def _csv_table(data, limits):
         delimiter = ";" if ";" in first else ("\t" if "\t" in first else ",")
     reader = csv.reader(itertools.chain([first], source), delimiter=delimiter)
     check = _row_limits(limits)
+    max_rows, max_columns, max_chars = limits.rows + 1, limits.columns, limits.cell_chars
 
     def unreadable(error):
         if "field larger than field limit" in str(error):
@@ -558,7 +561,10 @@ def _csv_table(data, limits):
     def numbered():
         try:
             for number, cells in enumerate(reader, 2):
-                check(number, cells)
+                # Every cell of a CSV row is text: a row whose cells hold no more characters in all
+                # than one cell may is within the cell limit without a look at each cell.
+                if number > max_rows or len(cells) > max_columns or sum(map(len, cells)) > max_chars:
+                    check(number, cells)
                 yield number, cells
         except csv.Error as e:
             raise unreadable(e) from None
@@ -785,14 +791,25 @@ class _PlanReader:
         self.i_type = columns.get("agency_type")
         self.i_item = columns.get("item")
         self.i_score = columns.get("score")
+        # The cells _read_agency reads (see _read_row).
+        self.agency_key = sorted({
+            columns[name] for name in ("agency_code", "agency_name", "agency_type", "province", "district",
+                                       "fiscal_year")
+            if name in columns
+        })
+        self.agency_rows = {}
         width = self.width
         for number, cells in rows:
             if len(cells) != width:
                 cells = self._fit(number, cells)
                 if cells is None:
                     continue
-            if not any(cell is not None and cell != "" and (not isinstance(cell, str) or cell.strip())
-                       for cell in cells):
+            # A row whose agency code is filled is not blank (the common case, without a look at
+            # every cell).
+            first = cells[self.i_code]
+            if not (type(first) is str and first and not first.isspace()) and not any(
+                cell is not None and cell != "" and (not isinstance(cell, str) or cell.strip()) for cell in cells
+            ):
                 plan.blank_rows += 1
                 continue
             plan.rows += 1
@@ -830,7 +847,22 @@ class _PlanReader:
         problems.append(ImportProblem(number, reason, self.plan.headers[index], index))
 
     def _read_row(self, number, cells, problems):
-        plan = self.plan
+        # The agency and year cells repeat on every row of an agency in the long layout (11 to
+        # 61 rows each in a national file): cells already read without a problem are not read
+        # again. Reading them is deterministic (an agency planned from the first row stays
+        # planned), so a row with the same cells gets the same outcome.
+        key = tuple([cells[index] for index in self.agency_key])
+        known = self.agency_rows.get(key)
+        if known is None:
+            before = len(problems)
+            known = self._read_agency(number, cells, problems)
+            if len(problems) == before:
+                self.agency_rows[key] = known
+        code, year = known
+        self._read_figures(number, cells, code, year, problems)
+
+    def _read_agency(self, number, cells, problems):
+        """(agency code, year) of a row, each None with its problem."""
         code = cell_text(cells[self.i_code])
         if not code:
             self._problem(problems, number, "agency_code", "ต้องระบุรหัสหน่วยงาน")
@@ -863,8 +895,10 @@ class _PlanReader:
 
         if code is not None and not self._agency(number, code, cells, agency_type, problems):
             code = None
+        return code, year
 
-        if plan.layout == LONG:
+    def _read_figures(self, number, cells, code, year, problems):
+        if self.plan.layout == LONG:
             self._long_figure(number, cells, code, year, problems)
         elif year is not None:
             self._wide_figures(number, cells, code, year, problems)
@@ -965,7 +999,7 @@ class _PlanReader:
 
     def _add(self, number, code, year, item, part, value, problems, column):
         figures = self.plan.figures.setdefault((code, year), {})
-        key = (item.pk, part)
+        key = (item.id, part)
         if key in figures:
             label = f"{item.code}:{part}" if part else item.code
             problems.append(ImportProblem(
@@ -978,17 +1012,22 @@ class _PlanReader:
             self.read_count += 1
 
     def _long_figure(self, number, cells, code, year, problems):
-        item = part = None
-        item_text = cell_text(cells[self.i_item])
-        if not item_text:
-            self._problem(problems, number, "item", f"ต้องระบุรายการ เช่น {ITEM_HINT}")
-        elif year is not None:
-            cached = self.item_cells.get((year, item_text))
-            if cached is None:
-                cached = self.item_cells[year, item_text] = self._framework(year).resolve(item_text)
-            item, part, reason = cached
-            if reason:
-                self._problem(problems, number, "item", reason)
+        raw = cells[self.i_item]
+        # (item, part, reason) by the cell as read: a national file names 11 to 61 items.
+        cached = self.item_cells.get((year, raw))
+        if cached is None:
+            item_text = cell_text(raw)
+            if not item_text:
+                cached = (None, None, f"ต้องระบุรายการ เช่น {ITEM_HINT}")
+            elif year is None:
+                cached = (None, None, None)
+            else:
+                cached = self._framework(year).resolve(item_text)
+            if len(self.item_cells) < 100_000:
+                self.item_cells[year, raw] = cached
+        item, part, reason = cached
+        if reason:
+            self._problem(problems, number, "item", reason)
         value, reason = self._score(cells[self.i_score])
         if reason:
             self._problem(problems, number, "score", reason)
@@ -1128,17 +1167,19 @@ def assessment_summary(result):
 def score_import_write(plan, *, user=None, batch=None):
     """Write a plan without problems, all or nothing, and return the ImportReport.
 
-    Bulk statements only, per chunk of assessments: new agencies, then one upsert (INSERT … ON
-    CONFLICT UPDATE) of the assessments whose figures change, carrying their derived summary
-    computed in Python with one framework load per year, then an INSERT of the new scores and
-    an upsert of the changed ones. An unchanged figure, or an unchanged file, writes nothing.
+    Bulk statements only, per chunk of assessments: new agencies, then the new assessments (a
+    plain insert) and the existing ones whose figures change (an upsert, INSERT … ON CONFLICT
+    UPDATE), carrying their derived summary computed in Python with one framework load per year
+    (scoring.SummaryTree), then an insert of the new scores and an upsert of the changed ones;
+    the plain inserts are COPYs on PostgreSQL. An unchanged figure, or an unchanged file, writes
+    nothing.
     Every value was checked by the plan (bounds, two decimals, duplicates, permissions), so the
     database has nothing left to refuse; a concurrent import of the same agencies is reported.
     Bulk writes bypass simple-history's signals, so the history is written in bulk too: one
     historical row per new or changed score (old and new value, `user`, the time, `batch`),
     none for an unchanged one; the ImportBatch holds who, when, the file's hash and the counts.
-    New scores are plain INSERTs whose historical rows the database copies from them; changed
-    ones an upsert, with their historical rows (old value) sent from Python.
+    New scores' historical rows are written beside them (scores_insert_with_history); changed
+    ones are upserted, with their historical rows (old value) sent from Python.
     The changed assessments' version is bumped, so a score page opened before the import
     cannot silently overwrite it."""
     if plan.problems:
@@ -1200,7 +1241,7 @@ def _write(plan, user=None, batch=None):
     new = updated = unchanged = 0
     pks = {}  # (assessment pk, item id, part) → score pk, for the changed scores' historical rows
     for keys, existing in _existing_by_chunk(plan, pks):
-        summaries, changed = [], []
+        summaries, summary_keys, changed = [], [], []
         for key in keys:
             old = existing.get(plan.assessment_ids.get(key), {})
             figures = []
@@ -1218,24 +1259,32 @@ def _write(plan, user=None, batch=None):
                 continue
             official = {(code_of_item[item_id], part): value for (item_id, part), value in old.items()}
             official.update(((code_of_item[item_id], part), value) for item_id, part, value, _ in figures)
-            nodes, rules, pruned = frameworks[key[1]]
-            result = scoring.compute(summary_nodes(nodes, official, pruned), official, rules)
+            nodes, rules, trees = frameworks[key[1]]
+            summary = summary_tree(nodes, official, trees).summary(official, rules)
             code, year = key
             summaries.append(Assessment(
-                agency_id=plan.agency_ids[code], fiscal_year=plan.fiscal_years[year], **assessment_summary(result)
+                agency_id=plan.agency_ids[code], fiscal_year=plan.fiscal_years[year], **summary_fields(summary)
             ))
+            summary_keys.append(key)
             changed.append(figures)
         if not summaries:
             continue
-        # New assessments and the derived fields of changed ones in one upsert on (agency, fiscal
-        # year) (bulk_update's CASE WHEN per row costs far more), which also bumps the version of
-        # the changed ones: a score page opened before the import must not silently overwrite it.
+        # New assessments in a plain insert (COPY on PostgreSQL): one that another import created
+        # meanwhile raises IntegrityError, reported as a concurrent import. The derived fields of
+        # the existing ones in one upsert on (agency, fiscal year) (bulk_update's CASE WHEN per row
+        # costs far more), which also bumps their version: a score page opened before the import
+        # must not silently overwrite it.
+        fresh = [summary for summary, key in zip(summaries, summary_keys, strict=True) if key not in existed]
+        known = [summary for summary, key in zip(summaries, summary_keys, strict=True) if key in existed]
+        returning = ["pk", "agency", "fiscal_year"]
         written = {
             (agency_id, fiscal_year_id): pk
-            for pk, agency_id, fiscal_year_id in instances_insert(
-                Assessment, summaries, returning=["pk", "agency", "fiscal_year"],
-                unique_fields=["agency", "fiscal_year"], update_fields=["overall", "level", "urgent_indicator_count"],
-                increment=["version"],
+            for pk, agency_id, fiscal_year_id in itertools.chain(
+                instances_insert(Assessment, fresh, returning=returning),
+                instances_insert(
+                    Assessment, known, returning=returning, unique_fields=["agency", "fiscal_year"],
+                    update_fields=["overall", "level", "urgent_indicator_count"], increment=["version"],
+                ),
             )
         }
         added, changed_scores, history = [], [], []
@@ -1247,8 +1296,8 @@ def _write(plan, user=None, batch=None):
                 else:
                     changed_scores.append((pk, item_id, part, value))
                     history.append((_Written(pks[pk, item_id, part], pk, item_id, part, value), before, "~"))
-        # The new scores and their "added" historical rows (who, the batch), the latter written
-        # by the database itself; the changed ones, then a historical row each with the old value.
+        # The new scores and their "added" historical rows (who, the batch); the changed ones,
+        # then a historical row each with the old value.
         scores_insert_with_history(added, user=user, batch=batch, when=when)
         scores_update(changed_scores)
         record_score_changes(history, user=user, batch=batch, when=when)
@@ -1268,6 +1317,29 @@ def _write(plan, user=None, batch=None):
 _Written = namedtuple("_Written", "pk assessment_id item_id part value")
 
 
+def _published(nodes, official):
+    """Codes of the indicators and sub-indicators with an official figure (see summary_nodes)."""
+    return tuple(
+        node.code for node in nodes
+        if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR) and (node.code, "") in official
+    )
+
+
+def _below_published(nodes, published):
+    parent_of = {node.code: node.parent for node in nodes}
+    cut = set(published)
+
+    def below_cut(node):
+        parent = node.parent
+        while parent is not None:
+            if parent in cut:
+                return True
+            parent = parent_of.get(parent)
+        return False
+
+    return [node for node in nodes if not below_cut(node)]
+
+
 def summary_nodes(nodes, official, cache):
     """The framework nodes `scoring.compute` needs for an assessment's summary fields.
 
@@ -1276,25 +1348,37 @@ def summary_nodes(nodes, official, cache):
     (overall, tool scores for the level, indicator triage); they only add findings, which the
     summary does not store. Dropping them makes a national indicator-level file compute 14
     nodes per agency instead of 73. `cache` keeps one node list per set of such figures."""
-    published = tuple(
-        node.code for node in nodes
-        if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR) and (node.code, "") in official
-    )
+    published = _published(nodes, official)
     kept = cache.get(published)
     if kept is None:
-        parent_of = {node.code: node.parent for node in nodes}
-        cut = set(published)
-
-        def below_cut(node):
-            parent = node.parent
-            while parent is not None:
-                if parent in cut:
-                    return True
-                parent = parent_of.get(parent)
-            return False
-
-        kept = cache[published] = [node for node in nodes if not below_cut(node)]
+        kept = cache[published] = _below_published(nodes, published)
     return kept
+
+
+def summary_tree(nodes, official, cache):
+    """The scoring.SummaryTree of summary_nodes(nodes, official): built once per set of published
+    figures and kept in `cache`, whose None key keeps the only nodes _published reads (the
+    indicators and sub-indicators)."""
+    candidates = cache.get(None)
+    if candidates is None:
+        candidates = cache[None] = [
+            node for node in nodes if node.kind in (scoring.INDICATOR, scoring.SUB_INDICATOR)
+        ]
+    published = _published(candidates, official)
+    tree = cache.get(published)
+    if tree is None:
+        tree = cache[published] = scoring.SummaryTree(_below_published(nodes, published))
+    return tree
+
+
+def summary_fields(summary):
+    """The derived fields of an assessment from its scoring.Summary, as assessment_summary gives
+    them from a full result."""
+    return {
+        "overall": summary.overall.quantize(Decimal("0.0001")) if summary.overall is not None else None,
+        "level": summary.level.name if summary.level else "",
+        "urgent_indicator_count": summary.urgent_indicator_count,
+    }
 
 
 @dataclass(frozen=True)

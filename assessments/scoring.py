@@ -327,6 +327,71 @@ def compute(nodes, official, rules=()):
     return result
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What an assessment stores of its computed result: the overall figure (unrounded), the
+    level and the number of indicators below 85 (urgent)."""
+
+    overall: Decimal | None
+    level: LevelOutcome | None
+    urgent_indicator_count: int
+
+
+class SummaryTree:
+    """A framework prepared once for `summary` of many assessments (the import's thousands).
+
+    `summary(official, rules)` gives, by the rules of `compute` and with the same functions
+    (mean, weighted_overall, level_of, triage_of), its result's overall value, level and urgent
+    indicator count, without building the figures and findings a page needs: each node's value
+    is its official figure, or else the one computed from its parts when every part has one."""
+
+    def __init__(self, nodes):
+        children = {}
+        for node in nodes:
+            children.setdefault(node.parent, []).append(node)
+        for group in children.values():
+            group.sort(key=lambda n: n.order)
+        # Parts before the figure built on them, in compute's order: (node, part codes, weights).
+        self.steps = []
+
+        def walk(node):
+            kids = children.get(node.code, [])
+            for kid in kids:
+                walk(kid)
+            weights = tuple(kid.weight or Decimal(0) for kid in kids)
+            self.steps.append((node, tuple(kid.code for kid in kids), weights))
+
+        for root in children.get(None, []):
+            walk(root)
+        self.overall = next((node.code for node, _, _ in self.steps if node.kind == OVERALL), None)
+        self.tools = [node.code for node, _, _ in self.steps if node.kind == TOOL and node.counts_for_level]
+        self.indicators = [node.code for node, _, _ in self.steps if node.kind == INDICATOR]
+
+    def summary(self, official, rules=()):
+        values = {}
+        for node, kids, weights in self.steps:
+            code = node.code
+            value = official.get((code, ""))
+            if value is None:
+                if node.kind == QUESTION:
+                    if node.has_parts:
+                        public, survey = official.get((code, PUBLIC)), official.get((code, SURVEY))
+                        if public is not None and survey is not None:
+                            value = mean([public, survey])
+                elif kids:
+                    parts = [values[kid] for kid in kids]
+                    if all(part is not None for part in parts):
+                        value = (
+                            weighted_overall(list(zip(weights, parts, strict=True))) if node.kind == OVERALL
+                            else mean(parts)
+                        )
+            values[code] = value
+        overall = values[self.overall] if self.overall is not None else None
+        level = level_of(overall, [values[code] for code in self.tools], rules) if self.overall is not None else None
+        urgent = sum(1 for code in self.indicators if triage_of(values[code]) == Triage.URGENT)
+        return Summary(overall, level, urgent)
+
+
 def _indicator_basis(node, kids):
     if kids and kids[0].node.kind == SUB_INDICATOR:
         return "ค่าเฉลี่ยตัวชี้วัดย่อย"
