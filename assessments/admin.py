@@ -40,6 +40,7 @@ from assessments.models import (
     LevelRule,
     Membership,
     Score,
+    agencies_filter,
     agencies_for,
     compute_assessment,
 )
@@ -67,14 +68,22 @@ from ita_portal.uploads import validate_emblem, with_random_name
 STAFF = Membership.Role.STAFF
 
 
+def _membership_rows(request):
+    """The user's memberships, (role, agency id, province) each, read once per request."""
+    cached = getattr(request, "_ita_membership_rows", None)
+    if cached is None:
+        cached = request._ita_membership_rows = list(
+            Membership.objects.filter(user=request.user).values_list("role", "agency_id", "province")
+        )
+    return cached
+
+
 def _memberships(request):
     """The user's (role, agency id) pairs, read once per request: the admin asks its permission
     questions dozens of times per page (sidebar, buttons, each registered model)."""
     cached = getattr(request, "_ita_memberships", None)
     if cached is None:
-        cached = request._ita_memberships = set(
-            Membership.objects.filter(user=request.user).values_list("role", "agency_id")
-        )
+        cached = request._ita_memberships = {(role, agency_id) for role, agency_id, _ in _membership_rows(request)}
     return cached
 
 
@@ -141,7 +150,8 @@ class AgencyScopedAdmin(MembersOnlyModule, NotFoundOutsideQueryset, admin.ModelA
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.agency_path}__in": agencies_for(request.user)})
+        # agencies_for's rule, on the memberships this request has read already.
+        return queryset.filter(agencies_filter(_membership_rows(request), self.agency_path))
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

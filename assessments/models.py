@@ -645,6 +645,19 @@ def agencies_for(user, roles=None):
     return Agency.objects.filter(condition)
 
 
+def agencies_filter(memberships, path=None):
+    """agencies_for's rule as a condition on agencies (or, with `path`, on a relation to one such
+    as "agency" or "plan__agency"), from the user's membership rows read already: (role, agency
+    id, province) each. Plain lists of ids and provinces, no subquery: cheaper to build and run
+    on every admin page than filtering on agencies_for. Not for a superuser, who sees all."""
+    agency_ids = {agency_id for role, agency_id, _ in memberships if role != Membership.Role.PROVINCIAL}
+    provinces = {province for role, _, province in memberships if role == Membership.Role.PROVINCIAL}
+    condition = models.Q(**{f"{path or 'pk'}__in": sorted(agency_ids)})
+    if provinces:
+        condition |= models.Q(**{f"{path}__province__in" if path else "province__in": sorted(provinces)})
+    return condition
+
+
 def has_role(user, agency_id, *roles):
     """Whether the user holds one of `roles` in the agency. Superusers manage reference
     data, but reviewing and signing stay with the agency's own people."""
