@@ -551,27 +551,33 @@ def framework_nodes(fiscal_year):
     builds them: model instances would cost more than the scoring itself on every page)."""
     from assessments import scoring
 
-    rows = (
+    rows = list(
         FrameworkItem.objects.filter(fiscal_year=fiscal_year)
         .order_by("order")
-        .values_list("code", "kind", "name", "parent__code", "order", "weight", "counts_for_level", "has_parts")
+        .values_list("pk", "code", "kind", "name", "parent_id", "order", "weight", "counts_for_level", "has_parts")
     )
+    # The parents' codes from the rows themselves (a parent is an item of the same year): no join.
+    codes = {row[0]: row[1] for row in rows}
+    elsewhere = {row[4] for row in rows if row[4] is not None and row[4] not in codes}
+    if elsewhere:  # a parent of another year, which nothing forbids: read as the join would
+        codes.update(FrameworkItem.objects.filter(pk__in=elsewhere).values_list("pk", "code"))
     return [
         scoring.Node(
-            code=code, kind=kind, name=name, parent=parent, order=order, weight=weight,
+            code=code, kind=kind, name=name, parent=codes.get(parent_id), order=order, weight=weight,
             counts_for_level=counts_for_level, has_parts=has_parts,
         )
-        for code, kind, name, parent, order, weight, counts_for_level, has_parts in rows
+        for _, code, kind, name, parent_id, order, weight, counts_for_level, has_parts in rows
     ]
 
 
 def level_rule_specs(fiscal_year):
     from assessments import scoring
 
-    return [
-        scoring.LevelRuleSpec(r.name, r.rank, r.min_overall, r.min_each_tool, r.passed)
-        for r in LevelRule.objects.filter(fiscal_year=fiscal_year)
-    ]
+    # Plain rows in LevelRule's order within a year (its Meta ordering would join the year to sort on it).
+    rows = LevelRule.objects.filter(fiscal_year=fiscal_year).order_by("-rank").values_list(
+        "name", "rank", "min_overall", "min_each_tool", "passed"
+    )
+    return [scoring.LevelRuleSpec(*row) for row in rows]
 
 
 def compute_assessment(assessment, nodes=None, rules=None, official=None):
