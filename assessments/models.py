@@ -546,20 +546,39 @@ def scores_update(rows):
     return len(rows)
 
 
+NODE_COLUMNS = ("pk", "code", "kind", "name", "parent_id", "order", "weight", "counts_for_level", "has_parts")
+
+
 def framework_nodes(fiscal_year):
     """The year's framework as scoring nodes, in one query (plain rows, as FrameworkItem.as_node
     builds them: model instances would cost more than the scoring itself on every page)."""
+    rows = FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order", "pk").values_list(*NODE_COLUMNS)
+    return _nodes(list(rows))
+
+
+def framework_nodes_and_scores(assessment):
+    """framework_nodes and the assessment's stored figures {(code, part): value} in one query:
+    the year's items, each joined to its stored scores (a row per part; none when it has none)."""
+    rows = list(
+        FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year_id)
+        .annotate(stored=models.FilteredRelation("scores", condition=models.Q(scores__assessment=assessment.pk)))
+        .order_by("order", "pk")
+        .values_list(*NODE_COLUMNS, "stored__part", "stored__value")
+    )
+    official = {(row[1], row[9]): row[10] for row in rows if row[9] is not None}
+    # An item with several parts comes once per part: the first row of each item is its node.
+    seen = set()
+    items = [row[:9] for row in rows if not (row[0] in seen or seen.add(row[0]))]
+    return _nodes(items), official
+
+
+def _nodes(rows):
     from assessments import scoring
 
-    rows = list(
-        FrameworkItem.objects.filter(fiscal_year=fiscal_year)
-        .order_by("order")
-        .values_list("pk", "code", "kind", "name", "parent_id", "order", "weight", "counts_for_level", "has_parts")
-    )
     # The parents' codes from the rows themselves (a parent is an item of the same year): no join.
     codes = {row[0]: row[1] for row in rows}
     elsewhere = {row[4] for row in rows if row[4] is not None and row[4] not in codes}
-    if elsewhere:  # a parent of another year, which nothing forbids: read as the join would
+    if elsewhere:  # a parent of another year, which nothing forbids: read as a join would
         codes.update(FrameworkItem.objects.filter(pk__in=elsewhere).values_list("pk", "code"))
     return [
         scoring.Node(
@@ -581,10 +600,12 @@ def level_rule_specs(fiscal_year):
 
 
 def compute_assessment(assessment, nodes=None, rules=None, official=None):
-    """Score one assessment from its stored official figures (three queries, fewer when the
+    """Score one assessment from its stored official figures (two queries, fewer when the
     caller has the framework's nodes, the level rules or the stored figures {(code, part): value})."""
     from assessments import scoring
 
+    if nodes is None and official is None:
+        nodes, official = framework_nodes_and_scores(assessment)
     if nodes is None:
         nodes = framework_nodes(assessment.fiscal_year_id)
     if rules is None:
