@@ -43,6 +43,8 @@ from assessments.models import (
     agencies_filter,
     agencies_for,
     compute_assessment,
+    framework_items,
+    framework_nodes_of,
 )
 from assessments.resources import (  # the score import and export (ScoreAdmin)
     LISTED_PROBLEMS,
@@ -653,21 +655,14 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
         fiscal_year = self._fiscal_year_for(request, obj)
         if fiscal_year is None:
             return base
-        items = list(FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order"))
+        items = framework_items(fiscal_year)
         return type("AssessmentScoresForm", (base,), {"score_items": items, **score_fields(items)})
 
     @staticmethod
     def _score_nodes(items):
         """The framework as scoring nodes, from the items the form already holds (framework_nodes
         would read them again)."""
-        codes = {item.pk: item.code for item in items}
-        return [
-            scoring.Node(
-                code=item.code, kind=item.kind, name=item.name, parent=codes.get(item.parent_id), order=item.order,
-                weight=item.weight, counts_for_level=item.counts_for_level, has_parts=item.has_parts,
-            )
-            for item in items
-        ]
+        return framework_nodes_of(items)
 
     def get_changeform_initial_data(self, request):
         return {k: v for k, v in request.GET.items() if k in ("agency", "fiscal_year")}

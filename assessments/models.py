@@ -1,3 +1,4 @@
+import dataclasses
 from decimal import Decimal
 
 from django.conf import settings
@@ -180,15 +181,7 @@ class FrameworkItem(models.Model):
 
     @property
     def label(self):
-        if self.kind == self.Kind.INDICATOR:
-            return f"ตัวชี้วัดที่ {self.code} {self.name}"
-        if self.kind == self.Kind.SUB_INDICATOR:
-            return f"ตัวชี้วัดย่อยที่ {self.code} {self.name}"
-        if self.kind == self.Kind.QUESTION:
-            return f"{self.code} {self.name}"
-        if self.kind == self.Kind.TOOL:
-            return f"{self.code} {self.name}"
-        return self.name
+        return item_label(self.kind, self.code, self.name)
 
     def natural_key(self):
         return (self.fiscal_year.year, self.code)
@@ -546,7 +539,44 @@ def scores_update(rows):
     return len(rows)
 
 
+def item_label(kind, code, name):
+    """An item as pages name it: "ตัวชี้วัดที่ 9 การเปิดเผยข้อมูล", "i1 …", "IIT …", "คะแนนรวม"."""
+    if kind == FrameworkItem.Kind.INDICATOR:
+        return f"ตัวชี้วัดที่ {code} {name}"
+    if kind == FrameworkItem.Kind.SUB_INDICATOR:
+        return f"ตัวชี้วัดย่อยที่ {code} {name}"
+    if kind in (FrameworkItem.Kind.QUESTION, FrameworkItem.Kind.TOOL):
+        return f"{code} {name}"
+    return name
+
+
 NODE_COLUMNS = ("pk", "code", "kind", "name", "parent_id", "order", "weight", "counts_for_level", "has_parts")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A framework item read as a plain row (NODE_COLUMNS), for a page that lists the whole year
+    (the admin score page): model instances cost more than everything the page does with them."""
+
+    pk: int
+    code: str
+    kind: str
+    name: str
+    parent_id: int | None
+    order: int
+    weight: Decimal | None
+    counts_for_level: bool
+    has_parts: bool
+
+    @property
+    def label(self):
+        return item_label(self.kind, self.code, self.name)
+
+
+def framework_items(fiscal_year):
+    """The year's items as ItemRow, in the framework's order, in one query."""
+    rows = FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order", "pk").values_list(*NODE_COLUMNS)
+    return [ItemRow(*row) for row in rows]
 
 
 def framework_nodes(fiscal_year):
@@ -570,6 +600,13 @@ def framework_nodes_and_scores(assessment):
     seen = set()
     items = [row[:9] for row in rows if not (row[0] in seen or seen.add(row[0]))]
     return _nodes(items), official
+
+
+def framework_nodes_of(items):
+    """Scoring nodes from framework_items' rows, read already."""
+    return _nodes([
+        (i.pk, i.code, i.kind, i.name, i.parent_id, i.order, i.weight, i.counts_for_level, i.has_parts) for i in items
+    ])
 
 
 def _nodes(rows):
