@@ -257,7 +257,7 @@ def _render_plan(request, plan, bound=None, status=200):
         "plan": plan,
         "agency": plan.agency,
         "result": result,
-        "indicators": indicators,
+        "indicator_rows": _indicator_rows_html(indicators),
         "groups": list(groups.items()),
         "measure_count": len(measures),
         "changes": services.revision_changes(plan),
@@ -290,6 +290,24 @@ def _render_plan(request, plan, bound=None, status=200):
         "decision_form": DecisionForm(),
     }
     return render(request, "plans/plan_detail.html", context, status=status)
+
+
+TRIAGE_MARKS = {scoring.Triage.URGENT: "▲", scoring.Triage.IMPROVE: "●"}
+
+
+def _indicator_rows_html(indicators):
+    """The rows of the plan page's table of indicators, highest score first, as the template
+    wrote them ({{ value }} is escape(localize(value)): None shows as "None", as it did)."""
+    rows = []
+    for number, f in enumerate(indicators, 1):
+        triage = f.triage
+        value, label = (triage.value, triage.label) if triage is not None else ("", "")
+        rows.append(
+            f"<tr><td>{number}</td><td>ตัวชี้วัดที่ {escape(f.node.code)} {escape(f.node.name)}</td>"
+            f'<td>{escape(f.node.parent)}</td><td class="num">{escape(formats.localize(f.display))}</td>\n'
+            f'<td><span class="triage triage-{escape(value)}">{TRIAGE_MARKS.get(triage, "✓")} {escape(label)}</span></td></tr>\n'
+        )
+    return mark_safe("".join(rows))
 
 
 def _measure_html(request, plan, m, *, can_edit, can_comment, csrf_input, comment_url):
