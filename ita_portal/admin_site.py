@@ -12,7 +12,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.db.models import Q
 from django.utils import translation
 
-# Remembered app lists, oldest first; bounded, so a process serving many users stays small.
+# Remembered app lists; bounded, so a process serving many users stays small.
 APP_LIST_CACHE_SIZE = 500
 
 
@@ -50,8 +50,8 @@ class PortalAdminSite(admin.AdminSite):
         app_list = self._app_lists.get(key)
         if app_list is None:
             app_list = super().get_app_list(request, app_label)
-            while len(self._app_lists) >= APP_LIST_CACHE_SIZE:
-                self._app_lists.pop(next(iter(self._app_lists)), None)
+            if len(self._app_lists) >= APP_LIST_CACHE_SIZE:
+                self._app_lists.clear()  # rebuilt as users come back
             self._app_lists[key] = app_list
         # A copy: a view may add to the list or its dicts without changing the remembered one.
         return [
