@@ -2,6 +2,8 @@
 without a timed assertion), and the side menu it remembers per user (ita_portal.admin_site)
 follows every change of the user's permissions and memberships on the very next request."""
 
+import re
+
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
@@ -89,3 +91,32 @@ def test_it_filters_agencies_as_agencies_for_does(owner, agency_a, agency_b, dja
     # Through a relation, as the admin filters assessments and plans.
     rows = Membership.objects.filter(user=officer).values_list("role", "agency_id", "province")
     assert {m.agency for m in Membership.objects.filter(agencies_filter(rows, "agency"))} == {agency_a}
+
+
+def _tags_only(html):
+    """The page with the whitespace between tags dropped (the template indents, the view does not)."""
+    return re.sub(r">\s+<", "><", re.sub(r'value="[^"]*" name="csrfmiddlewaretoken"|name="csrfmiddlewaretoken" value="[^"]*"', "", html))
+
+
+def test_it_writes_the_fieldset_as_the_admin_template_does(client, seed_assessment, owner, django_user_model, monkeypatch):
+    from assessments import admin as assessment_admin
+
+    officer = django_user_model.objects.create_user("officer", password="pw", is_staff=True)
+    Membership.objects.create(user=officer, role="provincial", province=seed_assessment.agency.province)
+    url = reverse("admin:assessments_assessment_change", args=[seed_assessment.pk])
+    pages = []
+    for written_by_view in (True, False):
+        if not written_by_view:
+            monkeypatch.setattr(assessment_admin, "fieldsets_html", lambda adminform: None)
+        client.force_login(owner)
+        editable = client.get(url).content.decode()
+        refused = client.post(url, {"notes": "<b>หมายเหตุ</b>", "version": "", "score_1": "150"}).content.decode()
+        add = client.get(reverse("admin:assessments_assessment_add")).content.decode()
+        client.force_login(officer)
+        read_only = client.get(url).content.decode()
+        pages.append([_tags_only(page) for page in (editable, refused, add, read_only)])
+    assert pages[0] == pages[1]
+    editable, refused, add, read_only = pages[0]
+    assert 'class="form-row field-notes"' in editable and '<div class="readonly"><a href=' in editable
+    assert "&lt;b&gt;หมายเหตุ&lt;/b&gt;</textarea>" in refused and 'class="errorlist' in refused
+    assert 'name="agency"' in add and 'name="notes"' not in read_only
