@@ -11,7 +11,7 @@ from django.template.defaultfilters import time as time_filter
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
@@ -23,6 +23,7 @@ from assessments.models import Membership, agencies_for, compute_assessment
 from assessments.views import _get_assessment_for_user
 from ita_portal import thai, uploads
 from ita_portal.forms import ThaiDateField
+from ita_portal.markup import escape
 from plans import services
 from plans.models import Band, Measure, MeasureTemplate, Plan, Progress
 
@@ -425,7 +426,7 @@ def _library_groups():
         label = f"{question_code}: {_truncate(title, 90)}" if question_code else _truncate(title, 90)
         groups.setdefault(number, []).append((pk, label))
     return [
-        (number, format_html_join("", '<option value="{}">{}</option>', options))
+        (number, mark_safe("".join(f'<option value="{pk}">{escape(label)}</option>' for pk, label in options)))
         for number, options in sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
     ]
 
