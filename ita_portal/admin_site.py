@@ -10,6 +10,8 @@ in every worker: nothing has to be told to forget it."""
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.db.models import Q
+from django.template.defaultfilters import urlencode
+from django.template.loader import render_to_string
 from django.utils import translation
 
 # Remembered app lists; bounded, so a process serving many users stays small.
@@ -18,6 +20,7 @@ APP_LIST_CACHE_SIZE = 500
 
 class PortalAdminSite(admin.AdminSite):
     _app_lists = {}
+    _sidebars = {}
 
     def app_list_key(self, request, app_label=None):
         """What the registered admins' has_module_permission and has_*_permission read for
@@ -43,10 +46,36 @@ class PortalAdminSite(admin.AdminSite):
             frozenset(_memberships(request)), translation.get_language(),
         )
 
+    def each_context(self, request):
+        context = super().each_context(request)
+        key = getattr(request, "_ita_app_list_key", None)
+        if key is not None:
+            context["nav_sidebar_html"] = self.nav_sidebar_html(request, key, context["available_apps"])
+        return context
+
+    def nav_sidebar_html(self, request, key, app_list):
+        """admin/nav_sidebar_menu.html (Django's side menu) for this user's app list, rendered once
+        for each way the page's address marks the current app and model (the template compares
+        each link with request.path), then remembered like the app list."""
+        path = urlencode(request.path)
+        current = tuple(
+            (app["app_url"] in path, *(model["admin_url"] in path for model in app["models"] if model["admin_url"]))
+            for app in app_list
+        )
+        html = self._sidebars.get((key, current))
+        if html is None:
+            html = render_to_string("admin/nav_sidebar_menu.html", {"available_apps": app_list}, request)
+            if len(self._sidebars) >= APP_LIST_CACHE_SIZE:
+                self._sidebars.clear()
+            self._sidebars[(key, current)] = html
+        return html
+
     def get_app_list(self, request, app_label=None):
         key = self.app_list_key(request, app_label)
         if key is None:
             return super().get_app_list(request, app_label)
+        if app_label is None:
+            request._ita_app_list_key = key  # the side menu's (each_context)
         app_list = self._app_lists.get(key)
         if app_list is None:
             app_list = super().get_app_list(request, app_label)

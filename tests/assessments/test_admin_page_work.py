@@ -38,19 +38,36 @@ def test_it_reads_the_admin_score_page_in_a_fixed_number_of_queries(
     assert reverse("admin:auth_user_changelist") not in html
 
 
+def side_menu(client, url=None):
+    """The side menu (<nav id="nav-sidebar">) of an admin page, the assessments list by default."""
+    html = client.get(url or reverse("admin:assessments_assessment_changelist")).content.decode()
+    start = html.index('<nav class="sticky" id="nav-sidebar"')
+    return html[start:html.index("</nav>", start)]
+
+
 def test_it_lists_a_model_in_the_side_menu_on_the_next_request_after_a_group_grants_it(client, owner, db):
     templates = reverse("admin:plans_measuretemplate_changelist")
     client.force_login(owner)
-    assert templates not in admin_index(client)
+    assert templates not in admin_index(client) and templates not in side_menu(client)
     editors = Group.objects.create(name="ผู้ดูแลคลังมาตรการ")
     editors.user_set.add(owner)
     assert templates not in admin_index(client)  # a group without the permission changes nothing
     editors.permissions.add(Permission.objects.get(codename="view_measuretemplate"))
-    assert templates in admin_index(client)
+    assert templates in admin_index(client) and templates in side_menu(client)
     editors.permissions.clear()
-    assert templates not in admin_index(client)
+    assert templates not in admin_index(client) and templates not in side_menu(client)
     owner.user_permissions.add(Permission.objects.get(codename="view_measuretemplate"))
-    assert templates in admin_index(client)
+    assert templates in admin_index(client) and templates in side_menu(client)
+
+
+def test_it_marks_the_current_page_in_the_remembered_side_menu(client, owner):
+    assessments = reverse("admin:assessments_assessment_changelist")
+    agencies = reverse("admin:assessments_agency_changelist")
+    client.force_login(owner)
+    for url, current, other in [(assessments, assessments, agencies), (agencies, agencies, assessments)] * 2:
+        menu = side_menu(client, url)
+        assert f'<a href="{current}" aria-current="page">' in menu
+        assert f'<a href="{other}">' in menu
 
 
 def test_it_drops_the_agency_modules_from_the_side_menu_when_the_membership_ends(client, owner):
