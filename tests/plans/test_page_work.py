@@ -15,10 +15,10 @@ from plans.models import AgencyUnit, Measure, Plan, Progress, ReviewComment
 from plans.services import measure_add, plan_draft_from_assessment
 
 # Session, user, plan, the user's memberships (read once for the page and the navigation), the
-# assessment's figures (framework, level rules, scores), measures, their questions, divisions and
-# comments, the history, the library (13; a signed plan asks for its next revision instead of the
-# library), then the navigation's งานของฉัน count (plans.my_work_count, one query).
-PLAN_PAGE_QUERIES = 14
+# assessment's figures (the framework with the stored scores, the level rules), measures, their
+# questions, divisions and comments, the history, the library (12; a signed plan asks for its next
+# revision instead of the library), then the navigation's งานของฉัน count (plans.my_work_count, one query).
+PLAN_PAGE_QUERIES = 13
 # Session, user, plan, memberships, measures, divisions, progress (7), then the navigation's
 # งานของฉัน count, one query for a signed plan too (the plans with their measures and progress).
 PROGRESS_PAGE_QUERIES = 8
