@@ -40,8 +40,11 @@ from assessments.models import (
     LevelRule,
     Membership,
     Score,
+    agencies_filter,
     agencies_for,
     compute_assessment,
+    framework_items,
+    framework_nodes_of,
 )
 from assessments.resources import (  # the score import and export (ScoreAdmin)
     LISTED_PROBLEMS,
@@ -67,14 +70,22 @@ from ita_portal.uploads import validate_emblem, with_random_name
 STAFF = Membership.Role.STAFF
 
 
+def _membership_rows(request):
+    """The user's memberships, (role, agency id, province) each, read once per request."""
+    cached = getattr(request, "_ita_membership_rows", None)
+    if cached is None:
+        cached = request._ita_membership_rows = list(
+            Membership.objects.filter(user=request.user).values_list("role", "agency_id", "province")
+        )
+    return cached
+
+
 def _memberships(request):
     """The user's (role, agency id) pairs, read once per request: the admin asks its permission
     questions dozens of times per page (sidebar, buttons, each registered model)."""
     cached = getattr(request, "_ita_memberships", None)
     if cached is None:
-        cached = request._ita_memberships = set(
-            Membership.objects.filter(user=request.user).values_list("role", "agency_id")
-        )
+        cached = request._ita_memberships = {(role, agency_id) for role, agency_id, _ in _membership_rows(request)}
     return cached
 
 
@@ -141,7 +152,8 @@ class AgencyScopedAdmin(MembersOnlyModule, NotFoundOutsideQueryset, admin.ModelA
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.agency_path}__in": agencies_for(request.user)})
+        # agencies_for's rule, on the memberships this request has read already.
+        return queryset.filter(agencies_filter(_membership_rows(request), self.agency_path))
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -643,21 +655,14 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
         fiscal_year = self._fiscal_year_for(request, obj)
         if fiscal_year is None:
             return base
-        items = list(FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order"))
+        items = framework_items(fiscal_year)
         return type("AssessmentScoresForm", (base,), {"score_items": items, **score_fields(items)})
 
     @staticmethod
     def _score_nodes(items):
         """The framework as scoring nodes, from the items the form already holds (framework_nodes
         would read them again)."""
-        codes = {item.pk: item.code for item in items}
-        return [
-            scoring.Node(
-                code=item.code, kind=item.kind, name=item.name, parent=codes.get(item.parent_id), order=item.order,
-                weight=item.weight, counts_for_level=item.counts_for_level, has_parts=item.has_parts,
-            )
-            for item in items
-        ]
+        return framework_nodes_of(items)
 
     def get_changeform_initial_data(self, request):
         return {k: v for k, v in request.GET.items() if k in ("agency", "fiscal_year")}
@@ -708,6 +713,7 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             ]
         elif add:
             context["fiscal_years"] = list(FiscalYear.objects.order_by("-year"))
+        context["fieldsets_html"] = fieldsets_html(context["adminform"])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -716,6 +722,45 @@ class AssessmentAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
             self.message_user(request, f"สร้าง “{obj}” แล้ว กรอกคะแนนได้ในหน้านี้")
             return HttpResponseRedirect(reverse("admin:assessments_assessment_change", args=[obj.pk]))
         return super().response_add(request, obj, post_url_continue)
+
+
+def fieldsets_html(adminform):
+    """The form's fieldsets as admin/includes/fieldset.html writes them, for the simple case the
+    assessment page has (no fieldset name or description; one field a line, not a checkbox),
+    else None and the page uses the template. The same elements, classes and contents, from
+    the same admin helpers (label_tag, contents, the bound field): the template's generic loops
+    cost more than the score table's seventy rows."""
+    parts = []
+    for fieldset in adminform:
+        if fieldset.name or fieldset.description:
+            return None
+        parts.append(f'<fieldset class="module aligned {escape(fieldset.classes)}">\n')
+        for line in fieldset:
+            fields = list(line)
+            if len(line.fields) != 1 or len(fields) != 1 or fields[0].is_checkbox:
+                return None
+            field = fields[0]
+            if field.is_readonly:
+                info = field.field
+                name, help_text, is_hidden, id_for_label = info["name"], info["help_text"], info["is_hidden"], ""
+                box = f'<div class="readonly">{field.contents()}</div>'
+            else:
+                bound = field.field
+                name, help_text, is_hidden, id_for_label = bound.name, bound.help_text, bound.is_hidden, bound.id_for_label
+                box = str(bound)
+            errors = line.errors()
+            row_class = "form-row" + (" errors" if errors else "") + ("" if line.has_visible_field else " hidden")
+            if name:
+                row_class += f" field-{escape(name)}"
+            parts.append(
+                f'<div class="{row_class}">{errors}\n<div>\n<div class="flex-container">\n{field.label_tag()}\n{box}\n</div>\n'
+            )
+            if help_text:
+                described = f' id="{escape(id_for_label)}_helptext"' if id_for_label else ""
+                parts.append(f'<div class="help{" hidden" if is_hidden else ""}"{described}>\n<div>{help_text}</div>\n</div>\n')
+            parts.append("</div>\n</div>\n")
+        parts.append("</fieldset>\n")
+    return mark_safe("".join(parts))
 
 
 def score_label(score):

@@ -1,4 +1,5 @@
 import contextlib
+import dataclasses
 import datetime
 import io
 import uuid
@@ -184,15 +185,7 @@ class FrameworkItem(models.Model):
 
     @property
     def label(self):
-        if self.kind == self.Kind.INDICATOR:
-            return f"ตัวชี้วัดที่ {self.code} {self.name}"
-        if self.kind == self.Kind.SUB_INDICATOR:
-            return f"ตัวชี้วัดย่อยที่ {self.code} {self.name}"
-        if self.kind == self.Kind.QUESTION:
-            return f"{self.code} {self.name}"
-        if self.kind == self.Kind.TOOL:
-            return f"{self.code} {self.name}"
-        return self.name
+        return item_label(self.kind, self.code, self.name)
 
     def natural_key(self):
         return (self.fiscal_year.year, self.code)
@@ -652,39 +645,110 @@ def scores_update(rows):
     return len(rows)
 
 
+def item_label(kind, code, name):
+    """An item as pages name it: "ตัวชี้วัดที่ 9 การเปิดเผยข้อมูล", "i1 …", "IIT …", "คะแนนรวม"."""
+    if kind == FrameworkItem.Kind.INDICATOR:
+        return f"ตัวชี้วัดที่ {code} {name}"
+    if kind == FrameworkItem.Kind.SUB_INDICATOR:
+        return f"ตัวชี้วัดย่อยที่ {code} {name}"
+    if kind in (FrameworkItem.Kind.QUESTION, FrameworkItem.Kind.TOOL):
+        return f"{code} {name}"
+    return name
+
+
+NODE_COLUMNS = ("pk", "code", "kind", "name", "parent_id", "order", "weight", "counts_for_level", "has_parts")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A framework item read as a plain row (NODE_COLUMNS), for a page that lists the whole year
+    (the admin score page): model instances cost more than everything the page does with them."""
+
+    pk: int
+    code: str
+    kind: str
+    name: str
+    parent_id: int | None
+    order: int
+    weight: Decimal | None
+    counts_for_level: bool
+    has_parts: bool
+
+    @property
+    def label(self):
+        return item_label(self.kind, self.code, self.name)
+
+
+def framework_items(fiscal_year):
+    """The year's items as ItemRow, in the framework's order, in one query."""
+    rows = FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order", "pk").values_list(*NODE_COLUMNS)
+    return [ItemRow(*row) for row in rows]
+
+
 def framework_nodes(fiscal_year):
     """The year's framework as scoring nodes, in one query (plain rows, as FrameworkItem.as_node
     builds them: model instances would cost more than the scoring itself on every page)."""
+    rows = FrameworkItem.objects.filter(fiscal_year=fiscal_year).order_by("order", "pk").values_list(*NODE_COLUMNS)
+    return _nodes(list(rows))
+
+
+def framework_nodes_and_scores(assessment):
+    """framework_nodes and the assessment's stored figures {(code, part): value} in one query:
+    the year's items, each joined to its stored scores (a row per part; none when it has none)."""
+    rows = list(
+        FrameworkItem.objects.filter(fiscal_year=assessment.fiscal_year_id)
+        .annotate(stored=models.FilteredRelation("scores", condition=models.Q(scores__assessment=assessment.pk)))
+        .order_by("order", "pk")
+        .values_list(*NODE_COLUMNS, "stored__part", "stored__value")
+    )
+    official = {(row[1], row[9]): row[10] for row in rows if row[9] is not None}
+    # An item with several parts comes once per part: the first row of each item is its node.
+    seen = set()
+    items = [row[:9] for row in rows if not (row[0] in seen or seen.add(row[0]))]
+    return _nodes(items), official
+
+
+def framework_nodes_of(items):
+    """Scoring nodes from framework_items' rows, read already."""
+    return _nodes([
+        (i.pk, i.code, i.kind, i.name, i.parent_id, i.order, i.weight, i.counts_for_level, i.has_parts) for i in items
+    ])
+
+
+def _nodes(rows):
     from assessments import scoring
 
-    rows = (
-        FrameworkItem.objects.filter(fiscal_year=fiscal_year)
-        .order_by("order")
-        .values_list("code", "kind", "name", "parent__code", "order", "weight", "counts_for_level", "has_parts")
-    )
+    # The parents' codes from the rows themselves (a parent is an item of the same year): no join.
+    codes = {row[0]: row[1] for row in rows}
+    elsewhere = {row[4] for row in rows if row[4] is not None and row[4] not in codes}
+    if elsewhere:  # a parent of another year, which nothing forbids: read as a join would
+        codes.update(FrameworkItem.objects.filter(pk__in=elsewhere).values_list("pk", "code"))
     return [
         scoring.Node(
-            code=code, kind=kind, name=name, parent=parent, order=order, weight=weight,
+            code=code, kind=kind, name=name, parent=codes.get(parent_id), order=order, weight=weight,
             counts_for_level=counts_for_level, has_parts=has_parts,
         )
-        for code, kind, name, parent, order, weight, counts_for_level, has_parts in rows
+        for _, code, kind, name, parent_id, order, weight, counts_for_level, has_parts in rows
     ]
 
 
 def level_rule_specs(fiscal_year):
     from assessments import scoring
 
-    return [
-        scoring.LevelRuleSpec(r.name, r.rank, r.min_overall, r.min_each_tool, r.passed)
-        for r in LevelRule.objects.filter(fiscal_year=fiscal_year)
-    ]
+    # Plain rows in LevelRule's order within a year (its Meta ordering would join the year to sort on it).
+    rows = LevelRule.objects.filter(fiscal_year=fiscal_year).order_by("-rank").values_list(
+        "name", "rank", "min_overall", "min_each_tool", "passed"
+    )
+    return [scoring.LevelRuleSpec(*row) for row in rows]
 
 
 def compute_assessment(assessment, nodes=None, rules=None, official=None):
-    """Score one assessment from its stored official figures (three queries, fewer when the
+    """Score one assessment from its stored official figures (two queries, fewer when the
     caller has the framework's nodes, the level rules or the stored figures {(code, part): value})."""
     from assessments import scoring
 
+    if nodes is None and official is None:
+        nodes, official = framework_nodes_and_scores(assessment)
     if nodes is None:
         nodes = framework_nodes(assessment.fiscal_year_id)
     if rules is None:
@@ -749,6 +813,19 @@ def agencies_for(user, roles=None):
         provinces = memberships.filter(role=Membership.Role.PROVINCIAL).values("province")
         condition |= models.Q(province__in=provinces)
     return Agency.objects.filter(condition)
+
+
+def agencies_filter(memberships, path=None):
+    """agencies_for's rule as a condition on agencies (or, with `path`, on a relation to one such
+    as "agency" or "plan__agency"), from the user's membership rows read already: (role, agency
+    id, province) each. Plain lists of ids and provinces, no subquery: cheaper to build and run
+    on every admin page than filtering on agencies_for. Not for a superuser, who sees all."""
+    agency_ids = {agency_id for role, agency_id, _ in memberships if role != Membership.Role.PROVINCIAL}
+    provinces = {province for role, _, province in memberships if role == Membership.Role.PROVINCIAL}
+    condition = models.Q(**{f"{path or 'pk'}__in": sorted(agency_ids)})
+    if provinces:
+        condition |= models.Q(**{f"{path}__province__in" if path else "province__in": sorted(provinces)})
+    return condition
 
 
 def has_role(user, agency_id, *roles):

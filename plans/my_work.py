@@ -6,8 +6,8 @@
   not yet recorded and measures past their deadline that are neither done nor cancelled.
 
 At most five queries whatever the number of agencies, plans or measures (memberships,
-plans, send-back reasons, measures, progress), so the navigation can show the count on
-every page."""
+plans, send-back reasons, measures, progress); the count for the navigation on every page
+(my_work_count) at most two."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -164,8 +164,8 @@ def _progress_items(plan, measures, today):
 
 def my_work_count(user, today=None, memberships=None):
     """The number of my_work's items, for the navigation on every page: the same rules on
-    plain rows (roles, plans, then the signed plans' measures and progress), with no agency,
-    reason, label or link built, in at most three queries. `memberships`: the user's
+    plain rows (roles, then the plans with the signed plans' measures and progress), with no
+    agency, reason, label or link built, in at most two queries. `memberships`: the user's
     (role, agency id, province) rows, when the caller has read them (one query less)."""
     if not user.is_authenticated:
         return 0
@@ -178,21 +178,27 @@ def my_work_count(user, today=None, memberships=None):
             by_role[role].add(agency_id)
     if not by_role:
         return 0
-    plans = list(Plan.objects.filter(_awaiting(by_role)).order_by().values_list("pk", "status", "target_year"))
-    # Each plan waiting for a review, a signature or changes is one item.
-    count = sum(1 for _, status, _ in plans if status != Status.SIGNED)
-    quarters = {pk: _current_quarter(year, today) for pk, status, year in plans if status == Status.SIGNED}
-    if not quarters:
-        return count
-    # The signed plans' measures, each with its recorded quarters (one row per quarter recorded).
-    measures = {}
-    rows = Measure.objects.filter(plan_id__in=quarters).order_by().values_list(
-        "pk", "plan_id", "quarters", "deadline", "progress__quarter", "progress__status"
+    awaiting = Plan.objects.filter(_awaiting(by_role)).order_by()
+    if not by_role[Role.STAFF]:
+        # Only staff have signed plans to report on: the plans alone.
+        return awaiting.count()
+    # One query: the plans with, for a signed one, its measures and each recorded quarter (a
+    # row per quarter recorded; a plan awaiting someone brings its measures too, unread).
+    rows = awaiting.values_list(
+        "pk", "status", "target_year", "measures__pk", "measures__quarters", "measures__deadline",
+        "measures__progress__quarter", "measures__progress__status",
     )
-    for pk, plan_id, planned, deadline, recorded_quarter, status in rows:
+    plans, measures = {}, {}
+    for plan_id, status, year, pk, planned, deadline, recorded_quarter, recorded_status in rows:
+        plans[plan_id] = status, year
+        if status != Status.SIGNED or pk is None:
+            continue
         _, _, _, recorded = measures.setdefault(pk, (plan_id, planned, deadline, {}))
         if recorded_quarter is not None:
-            recorded[recorded_quarter] = status
+            recorded[recorded_quarter] = recorded_status
+    # Each plan waiting for a review, a signature or changes is one item.
+    count = sum(1 for status, _ in plans.values() if status != Status.SIGNED)
+    quarters = {pk: _current_quarter(year, today) for pk, (status, year) in plans.items() if status == Status.SIGNED}
     due, overdue = set(), set()
     for plan_id, planned, deadline, recorded in measures.values():
         quarter = quarters[plan_id]

@@ -6,18 +6,24 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import linebreaksbr
+from django.template.defaultfilters import time as time_filter
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.timezone import template_localtime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from assessments import scoring
 from assessments.models import Membership, agencies_for, compute_assessment
 from assessments.views import _get_assessment_for_user
-from ita_portal import uploads
+from ita_portal import thai, uploads
 from ita_portal.forms import ThaiDateField
+from ita_portal.markup import escape
 from plans import services
 from plans.models import Band, Measure, MeasureTemplate, Plan, Progress
 
@@ -235,6 +241,14 @@ def _render_plan(request, plan, bound=None, status=200):
     for group in groups.values():
         for position, measure in enumerate(group):
             measure.is_first, measure.is_last = position == 0, position == len(group) - 1
+    csrf_input = _csrf_input(request)
+    comment_url = reverse("plans:comment", args=[plan.pk])
+    can_comment = bool(roles & {Role.WORKING_GROUP, Role.STAFF}) and not plan.is_signed
+    for measure in measures:
+        measure.html = _measure_html(
+            request, plan, measure, can_edit=can_edit, can_comment=can_comment, csrf_input=csrf_input,
+            comment_url=comment_url,
+        )
     covered = {code for items in questions.values() for code, _ in items}
     uncovered = services.uncovered_urgent_questions(plan, result, covered)
     # Only a signed plan is revised (services.plan_revise).
@@ -244,7 +258,7 @@ def _render_plan(request, plan, bound=None, status=200):
         "plan": plan,
         "agency": plan.agency,
         "result": result,
-        "indicators": indicators,
+        "indicator_rows": _indicator_rows_html(indicators),
         "groups": list(groups.items()),
         "measure_count": len(measures),
         "changes": services.revision_changes(plan),
@@ -256,7 +270,7 @@ def _render_plan(request, plan, bound=None, status=200):
         "roles": roles,
         "can_submit": Role.STAFF in roles and plan.is_editable,
         "can_review": Role.WORKING_GROUP in roles and plan.status == Plan.Status.SUBMITTED,
-        "can_comment": bool(roles & {Role.WORKING_GROUP, Role.STAFF}) and not plan.is_signed,
+        "can_comment": can_comment,
         "can_sign": Role.SIGNATORY in roles and plan.status == Plan.Status.APPROVED,
         "can_revise": Role.STAFF in roles and plan.is_signed and next_revision is None,
         "can_edit": can_edit,
@@ -270,13 +284,116 @@ def _render_plan(request, plan, bound=None, status=200):
         else None,
         "sent_back": _last_send_back(transitions) if plan.status == Plan.Status.CHANGES_REQUESTED else None,
         # The forms repeated per measure or question carry it ({% csrf_token %} once per page).
-        "csrf_input": _csrf_input(request),
-        "comment_url": reverse("plans:comment", args=[plan.pk]),
+        "csrf_input": csrf_input,
+        "comment_url": comment_url,
         "add_url": reverse("plans:measure_add", args=[plan.pk]),
         "comment_form": CommentForm(),
         "decision_form": DecisionForm(),
     }
     return render(request, "plans/plan_detail.html", context, status=status)
+
+
+TRIAGE_MARKS = {scoring.Triage.URGENT: "▲", scoring.Triage.IMPROVE: "●"}
+
+
+def _indicator_rows_html(indicators):
+    """The rows of the plan page's table of indicators, highest score first, as the template
+    wrote them ({{ value }} is escape(localize(value)): None shows as "None", as it did)."""
+    rows = []
+    for number, f in enumerate(indicators, 1):
+        triage = f.triage
+        value, label = (triage.value, triage.label) if triage is not None else ("", "")
+        rows.append(
+            f"<tr><td>{number}</td><td>ตัวชี้วัดที่ {escape(f.node.code)} {escape(f.node.name)}</td>"
+            f'<td>{escape(f.node.parent)}</td><td class="num">{escape(formats.localize(f.display))}</td>\n'
+            f'<td><span class="triage triage-{escape(value)}">{TRIAGE_MARKS.get(triage, "✓")} {escape(label)}</span></td></tr>\n'
+        )
+    return mark_safe("".join(rows))
+
+
+def _measure_html(request, plan, m, *, can_edit, can_comment, csrf_input, comment_url):
+    """One measure of the plan page, <article class="measure">: its figures, the editor's tools
+    (staff, while the plan is editable), its comments and the comment form. Written here rather
+    than in the template, as the template wrote it, each value escaped the same way: a plan has
+    ten to forty measures, and the template engine spent more on them than on the rest of the
+    page. The edit form sent back with its errors is still the template's (plans/_measure_form.html)."""
+    score = f' <span class="muted">({escape(formats.localize(m.score))} คะแนน)</span>' if m.score is not None else ""
+    rows = []
+    if m.questions_text:
+        rows.append(f"<dt>ข้อคำถาม</dt><dd>{escape(m.questions_text)}</dd>")
+    for value, term in ((m.weakness, "ประเด็นที่ต้องแก้ไข/พัฒนา"), (m.analysis, "ผลการวิเคราะห์"),
+                        (m.steps, "ขั้นตอนหรือวิธีการปฏิบัติ")):
+        if value:
+            rows.append(f'<dt>{term}</dt><dd class="pre">{escape(value)}</dd>')
+    rows.append(f"<dt>ระยะเวลา</dt><dd>{escape(m.period_display())}</dd>")
+    rows.append(f"<dt>ผู้รับผิดชอบ</dt><dd>{escape(m.units_text)}</dd>")
+    if m.deadline:
+        rows.append(f"<dt>กำหนดแล้วเสร็จ</dt><dd>{escape(thai.thai_date(m.deadline, 'arabic'))}</dd>")
+    if m.monitoring:
+        rows.append(f'<dt>การกำกับติดตาม</dt><dd class="pre">{escape(m.monitoring)}</dd>')
+    parts = [
+        f'<article class="measure" id="measure-{m.pk}">\n'
+        f'<header><span class="triage triage-{escape(m.band)}">{escape(m.get_band_display())}</span> '
+        f"<strong>{escape(m.title)}</strong>{score}</header>\n"
+        f"<dl>{''.join(rows)}</dl>\n"
+    ]
+    if can_edit:
+        parts.append(_measure_tools_html(request, plan, m, csrf_input))
+    if m.comment_list:
+        parts.append(f'<ul class="comments">{"".join(_comment_html(c) for c in m.comment_list)}</ul>\n')
+    if can_comment:
+        parts.append(
+            f'<form method="post" action="{escape(comment_url)}" class="comment-form">{csrf_input}\n'
+            f'<input type="hidden" name="measure" value="{m.pk}">\n'
+            '<label>ความเห็นต่อมาตรการนี้ <textarea name="body" rows="2" required maxlength="4000"></textarea></label>\n'
+            '<button type="submit">ส่งความเห็น</button>\n</form>\n'
+        )
+    parts.append("</article>\n")
+    return mark_safe("".join(parts))
+
+
+def _measure_tools_html(request, plan, m, csrf_input):
+    """The staff's tools on a measure: move up or down, the editor (fetched when opened, see
+    measure_edit; the form sent back with its errors is on the page, open), and delete."""
+    move = (
+        '<form method="post" action="{url}" class="inline">{csrf}<input type="hidden" name="direction" value="{d}">'
+        '<button type="submit" class="small-button" aria-label="เลื่อนมาตรการนี้{where}">{label}</button></form>\n'
+    )
+    parts = ['<div class="measure-tools">\n']
+    if not m.is_first:
+        parts.append(move.format(url=escape(m.move_url), csrf=csrf_input, d="up", where="ขึ้น", label="▲ ขึ้น"))
+    if not m.is_last:
+        parts.append(move.format(url=escape(m.move_url), csrf=csrf_input, d="down", where="ลง", label="▼ ลง"))
+    if m.edit_form is not None:
+        form = render_to_string("plans/_measure_form.html", {"plan": plan, "m": m, "form": m.edit_form}, request)
+        parts.append(f'<details class="measure-edit" open>\n<summary>แก้ไขมาตรการนี้</summary>\n{form}</details>\n')
+    else:
+        # Rendered on demand: plan_editor.js fetches the form when this opens; without script the link opens it as a page.
+        edit_url = escape(m.edit_url)
+        parts.append(
+            '<details class="measure-edit">\n<summary>แก้ไขมาตรการนี้</summary>\n'
+            f'<p class="measure-editor-slot" data-editor-url="{edit_url}?partial=1"><a href="{edit_url}">'
+            "เปิดแบบฟอร์มแก้ไขมาตรการนี้</a></p>\n</details>\n"
+        )
+    title = escape(m.short_title)
+    parts.append(
+        '<details class="measure-delete">\n<summary>ลบมาตรการนี้</summary>\n'
+        f'<form method="post" action="{escape(m.delete_url)}" data-confirm="ลบมาตรการ “{title}” ออกจากแผน? '
+        f'การลบย้อนกลับไม่ได้">{csrf_input}\n'
+        f'<input type="hidden" name="version" value="{m.version}">\n'
+        f'<label class="check"><input type="checkbox" name="confirm" value="1" required> ยืนยันการลบมาตรการ “{title}”</label>\n'
+        '<button type="submit" class="warn">ลบมาตรการ</button>\n</form>\n</details>\n</div>\n'
+    )
+    return "".join(parts)
+
+
+def _comment_html(c):
+    author = c.author.get_full_name() or c.author.username
+    when = f"{thai.thai_date_short(c.created_at, 'arabic')} {time_filter(template_localtime(c.created_at), 'H:i')}"
+    return (
+        f'<li><strong>{escape(author)}</strong> <span class="muted">{escape(when)}</span><br>'
+        f"{linebreaksbr(c.body, autoescape=True)}</li>"
+    )
 
 
 def _address_of_each(name, *args):
@@ -309,7 +426,7 @@ def _library_groups():
         label = f"{question_code}: {_truncate(title, 90)}" if question_code else _truncate(title, 90)
         groups.setdefault(number, []).append((pk, label))
     return [
-        (number, format_html_join("", '<option value="{}">{}</option>', options))
+        (number, mark_safe("".join(f'<option value="{pk}">{escape(label)}</option>' for pk, label in options)))
         for number, options in sorted(groups.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 99)
     ]
 

@@ -15,13 +15,13 @@ from plans.models import AgencyUnit, Measure, Plan, Progress, ReviewComment
 from plans.services import measure_add, plan_draft_from_assessment
 
 # Session, user, plan, the user's memberships (read once for the page and the navigation), the
-# assessment's figures (framework, level rules, scores), measures, their questions, divisions and
-# comments, the history, the library (13; a signed plan asks for its next revision instead of the
-# library), then the navigation's งานของฉัน count (plans.my_work_count, 1 here).
-PLAN_PAGE_QUERIES = 14
+# assessment's figures (the framework with the stored scores, the level rules), measures, their
+# questions, divisions and comments, the history, the library (12; a signed plan asks for its next
+# revision instead of the library), then the navigation's งานของฉัน count (plans.my_work_count, one query).
+PLAN_PAGE_QUERIES = 13
 # Session, user, plan, memberships, measures, divisions, progress (7), then the navigation's
-# งานของฉัน count for a signed plan (2).
-PROGRESS_PAGE_QUERIES = 9
+# งานของฉัน count, one query for a signed plan too (the plans with their measures and progress).
+PROGRESS_PAGE_QUERIES = 8
 
 
 @pytest.fixture
@@ -120,3 +120,24 @@ def test_it_reads_the_progress_page_in_the_same_queries_for_5_or_40_measures(cli
     # Every quarter keeps its own form, its recorded status selected.
     assert html.count('name="quarter"') == 160
     assert html.count('<option value="done" selected>') == 80
+
+
+def test_it_escapes_what_users_wrote_in_the_measures_written_by_the_view(client, plan, owner, wg_member):
+    """plans.views._measure_html writes each measure without the template engine: what users
+    typed is escaped as the template escaped it, and a comment keeps its line breaks."""
+    hostile = '<img src=x onerror="alert(1)">'
+    measure = plan.measures.order_by("order").first()
+    Measure.objects.filter(pk=measure.pk).update(
+        title=f"มาตรการ {hostile}", weakness=hostile, analysis=hostile, steps=hostile, monitoring=hostile,
+        owner=hostile,
+    )
+    ReviewComment.objects.create(plan=plan, measure=measure, author=wg_member, body=f"บรรทัดแรก\n{hostile}")
+    client.force_login(owner)
+    html = client.get(reverse("plans:detail", args=[plan.pk])).content.decode()
+    article = html[html.index(f'<article class="measure" id="measure-{measure.pk}">'):]
+    article = article[: article.index("</article>")]
+    assert "<img" not in article
+    # The title three times (header, delete confirmation and its label), four fields, the owner, the comment.
+    assert article.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") == 9
+    assert "บรรทัดแรก<br>&lt;img" in article
+    assert 'class="measure-editor-slot"' in article and 'name="measure"' in article
