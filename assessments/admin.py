@@ -61,6 +61,7 @@ from assessments.services import (
     aggregates_refresh,
     assessment_refresh,
     assessment_save_scores,
+    fiscal_year_restate_after_commit,
 )
 from ita_portal import signing_secrets
 from ita_portal.markup import escape
@@ -1004,6 +1005,12 @@ class FiscalYearAdmin(admin.ModelAdmin):
     list_display = ["year", "name"]
     inlines = [LevelRuleInline]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change and any(formset.has_changed() for formset in formsets):
+            # The year's stored levels were decided by the old rules.
+            fiscal_year_restate_after_commit(form.instance.pk)
+
 
 @admin.register(AnalysisPhrase)
 class AnalysisPhraseAdmin(admin.ModelAdmin):
@@ -1020,6 +1027,21 @@ class FrameworkItemAdmin(admin.ModelAdmin):
     list_select_related = ["fiscal_year", "parent"]
     search_fields = ["code", "name"]
     ordering = ["-fiscal_year__year", "order"]
+
+    # A weight, a parent or what counts for the level changes the year's stored summaries.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        fiscal_year_restate_after_commit(obj.fiscal_year_id)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        fiscal_year_restate_after_commit(obj.fiscal_year_id)
+
+    def delete_queryset(self, request, queryset):
+        years = set(queryset.values_list("fiscal_year_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for fiscal_year_id in years:
+            fiscal_year_restate_after_commit(fiscal_year_id)
 
 
 class ScoreProvinceFilter(ProvinceFilter):

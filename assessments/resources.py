@@ -1152,16 +1152,10 @@ def _compare(plan):
 
 
 def assessment_summary(result):
-    """The derived fields of an assessment from its computed result (as services.assessment_refresh
-    stores them): overall to 4 places, the level's name, the number of indicators below 85."""
-    overall = result.overall.value if result.figures else None
-    return {
-        "overall": overall.quantize(Decimal("0.0001")) if overall is not None else None,
-        "level": result.level.name if result.level else "",
-        "urgent_indicator_count": sum(
-            1 for f in result.of_kind(scoring.INDICATOR) if f.triage == scoring.Triage.URGENT
-        ),
-    }
+    """The derived fields of an assessment from its computed result (services.summary_fields)."""
+    from assessments.services import summary_fields
+
+    return summary_fields(result)
 
 
 def score_import_write(plan, *, user=None, batch=None):

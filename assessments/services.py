@@ -15,27 +15,83 @@ from assessments.models import (
     LevelRule,
     Score,
     compute_assessment,
+    framework_nodes,
+    level_rule_specs,
     record_score_changes,
 )
 from assessments.scoring import score_problem  # noqa: F401 (the one rule; imported from here too)
+
+
+def summary_fields(result):
+    """The derived fields an assessment stores from its computed result: overall to 4 places,
+    the level's name, the number of indicators below 85 (urgent)."""
+    overall = result.overall.value if result.figures else None
+    return {
+        "overall": overall.quantize(Decimal("0.0001")) if overall is not None else None,
+        "level": result.level.name if result.level else "",
+        "urgent_indicator_count": sum(
+            1 for f in result.of_kind(scoring.INDICATOR) if f.triage == scoring.Triage.URGENT
+        ),
+    }
 
 
 def assessment_refresh(*, assessment, result=None):
     """Store the derived summary (overall, level, urgent count) used by lists and filters."""
     if result is None:
         result = compute_assessment(assessment)
-    overall = result.overall.value if result.figures else None
-    urgent = sum(1 for f in result.of_kind(scoring.INDICATOR) if f.triage == scoring.Triage.URGENT)
-    Assessment.objects.filter(pk=assessment.pk).update(
-        overall=overall.quantize(Decimal("0.0001")) if overall is not None else None,
-        level=result.level.name if result.level else "",
-        urgent_indicator_count=urgent,
-    )
-    assessment.overall = overall
-    assessment.level = result.level.name if result.level else ""
-    assessment.urgent_indicator_count = urgent
+    fields = summary_fields(result)
+    Assessment.objects.filter(pk=assessment.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(assessment, name, value)
     aggregates_invalidate(fiscal_year_id=assessment.fiscal_year_id, agency_id=assessment.agency_id)
     return result
+
+
+RESTATE_CHUNK = 1000
+
+
+def fiscal_year_restate(*, fiscal_year_id):
+    """Store again the derived summary of every assessment of a year, after the year's level
+    rules or framework changed in the admin (the stored level is otherwise only written when a
+    score is saved or imported), then the year's averages, and enqueue the documents of the
+    assessments whose summary changed. Runs in the task worker (tasks.fiscal_year_restate_task):
+    a national year is 8,317 assessments. Returns how many changed."""
+    from plans.prerender import documents_enqueue_after_commit  # plans depends on assessments
+
+    nodes, rules = framework_nodes(fiscal_year_id), level_rule_specs(fiscal_year_id)
+    ids = list(Assessment.objects.filter(fiscal_year_id=fiscal_year_id).order_by("pk").values_list("pk", flat=True))
+    changed = []
+    for start in range(0, len(ids), RESTATE_CHUNK):
+        chunk = ids[start:start + RESTATE_CHUNK]
+        official = {}
+        for assessment_id, code, part, value in Score.objects.filter(assessment_id__in=chunk).values_list(
+            "assessment_id", "item__code", "part", "value"
+        ):
+            official.setdefault(assessment_id, {})[code, part] = value
+        with transaction.atomic():
+            stored = Assessment.objects.filter(pk__in=chunk).only("pk", *SUMMARY_FIELDS)
+            updates = []
+            for assessment in stored:
+                fields = summary_fields(scoring.compute(nodes, official.get(assessment.pk, {}), rules))
+                if any(getattr(assessment, name) != value for name, value in fields.items()):
+                    for name, value in fields.items():
+                        setattr(assessment, name, value)
+                    updates.append(assessment)
+            Assessment.objects.bulk_update(updates, SUMMARY_FIELDS, batch_size=500)
+        changed += [a.pk for a in updates]
+    aggregates_refresh(fiscal_year=FiscalYear.objects.get(pk=fiscal_year_id))
+    documents_enqueue_after_commit(assessment_ids=changed)
+    return len(changed)
+
+
+SUMMARY_FIELDS = ["overall", "level", "urgent_indicator_count"]
+
+
+def fiscal_year_restate_after_commit(fiscal_year_id):
+    """Enqueue fiscal_year_restate once the admin's save commits."""
+    from assessments.tasks import fiscal_year_restate_task
+
+    transaction.on_commit(lambda: fiscal_year_restate_task.enqueue(fiscal_year_id))
 
 
 STALE_EDIT_MESSAGE = "ข้อมูลนี้ถูกแก้ไขโดยผู้อื่นหลังจากที่ท่านเปิดหน้านี้ กรุณาเปิดหน้าใหม่แล้วแก้ไขอีกครั้ง"
