@@ -112,3 +112,18 @@ def test_it_refuses_the_fiscal_year_admin_to_agency_staff(client, seed_assessmen
     )
     assert response.status_code in (302, 403)
     assert Assessment.objects.get(pk=seed_assessment.pk).level == seed_assessment.level
+
+
+def test_it_restates_a_year_from_the_command_after_loaddata(seed_assessment):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    LevelRule.objects.filter(fiscal_year=seed_assessment.fiscal_year, name__in=["ผ่านดี", "ผ่าน"]).update(
+        min_overall=Decimal("93.00"))  # as loaddata writes: no admin, no task
+    out = StringIO()
+    call_command("restate_year", "2568", stdout=out)
+    assert "เปลี่ยน 1 รายการ" in out.getvalue()
+    assert Assessment.objects.get(pk=seed_assessment.pk).level == "ต้องปรับปรุง"
+    with pytest.raises(CommandError, match="ไม่พบปีงบประมาณ 2499"):
+        call_command("restate_year", "2499")
