@@ -136,6 +136,31 @@ class MembersOnlyModule:
         return request.user.is_active and (request.user.is_superuser or self._is_member(request))
 
 
+class AfterEachWrite:
+    """An admin that calls `after_write(value)` with the `after_write_key` attribute of every
+    object it saves or deletes (once per distinct value for a bulk delete): for derived data
+    that must follow an edit."""
+
+    after_write_key = None
+
+    def after_write(self, value):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self.after_write(getattr(obj, self.after_write_key))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self.after_write(getattr(obj, self.after_write_key))
+
+    def delete_queryset(self, request, queryset):
+        values = set(queryset.values_list(self.after_write_key, flat=True))
+        super().delete_queryset(request, queryset)
+        for value in values:
+            self.after_write(value)
+
+
 class AgencyScopedAdmin(MembersOnlyModule, NotFoundOutsideQueryset, admin.ModelAdmin):
     """Rows are visible to members of their agency (and provincial officers of its
     province) and editable by the agency's staff; superusers see everything.
@@ -1021,27 +1046,17 @@ class AnalysisPhraseAdmin(admin.ModelAdmin):
 
 
 @admin.register(FrameworkItem)
-class FrameworkItemAdmin(admin.ModelAdmin):
+class FrameworkItemAdmin(AfterEachWrite, admin.ModelAdmin):
     list_display = ["code", "name", "kind", "parent", "fiscal_year", "order", "weight"]
     list_filter = ["fiscal_year", "kind"]
     list_select_related = ["fiscal_year", "parent"]
     search_fields = ["code", "name"]
     ordering = ["-fiscal_year__year", "order"]
-
     # A weight, a parent or what counts for the level changes the year's stored summaries.
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        fiscal_year_restate_after_commit(obj.fiscal_year_id)
+    after_write_key = "fiscal_year_id"
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        fiscal_year_restate_after_commit(obj.fiscal_year_id)
-
-    def delete_queryset(self, request, queryset):
-        years = set(queryset.values_list("fiscal_year_id", flat=True))
-        super().delete_queryset(request, queryset)
-        for fiscal_year_id in years:
-            fiscal_year_restate_after_commit(fiscal_year_id)
+    def after_write(self, fiscal_year_id):
+        fiscal_year_restate_after_commit(fiscal_year_id)
 
 
 class ScoreProvinceFilter(ProvinceFilter):

@@ -8,6 +8,7 @@ from django.utils.text import Truncator
 
 from assessments.admin import (
     STAFF,
+    AfterEachWrite,
     AgencyScopedAdmin,
     LoadedVersionForm,
     ScopedHistoryAdmin,
@@ -231,7 +232,7 @@ class PlanAdmin(VersionedChangeAdmin, ScopedHistoryAdmin):
 
 
 @admin.register(AgencyUnit)
-class AgencyUnitAdmin(AgencyScopedAdmin):
+class AgencyUnitAdmin(AfterEachWrite, AgencyScopedAdmin):
     list_display = ["name", "agency", "order"]
     list_filter = ["agency__province"]
     list_select_related = ["agency"]
@@ -248,19 +249,10 @@ class AgencyUnitAdmin(AgencyScopedAdmin):
         return has_role(request.user, obj.agency_id, STAFF) or request.user.is_superuser
 
     # A unit's name prints in the measures tables: render the agency's documents again.
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        documents_enqueue_for_agency(obj.agency_id)
+    after_write_key = "agency_id"
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        documents_enqueue_for_agency(obj.agency_id)
-
-    def delete_queryset(self, request, queryset):
-        agency_ids = set(queryset.values_list("agency_id", flat=True))
-        super().delete_queryset(request, queryset)
-        for agency_id in agency_ids:
-            documents_enqueue_for_agency(agency_id)
+    def after_write(self, agency_id):
+        documents_enqueue_for_agency(agency_id)
 
 
 @admin.register(MeasureTemplate)
