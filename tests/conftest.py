@@ -106,6 +106,14 @@ def member(django_user_model, username, agency, *roles, is_staff=False, first_na
     return user
 
 
+def page_html(client, user, url):
+    """The page at `url` as `user` sees it: logged in, answered 200, its HTML."""
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 @pytest.fixture
 def owner(db, django_user_model, agency_a):
     """Staff of agency A: enters scores and drafts plans."""

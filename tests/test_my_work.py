@@ -10,7 +10,7 @@ from django.urls import reverse
 from plans import services
 from plans.models import Plan, Progress
 from plans.my_work import my_work, my_work_count
-from tests.conftest import member
+from tests.conftest import member, page_html
 
 
 @pytest.fixture
@@ -36,10 +36,7 @@ def kinds(user, **kwargs):
 
 
 def page(client, user):
-    client.force_login(user)
-    response = client.get(reverse("plans:my_work"))
-    assert response.status_code == 200
-    return response.content.decode()
+    return page_html(client, user, reverse("plans:my_work"))
 
 
 def test_it_lands_on_my_work_after_login(client, owner):

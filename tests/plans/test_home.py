@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from assessments.models import Agency, Membership
 from plans.models import Plan
-from tests.conftest import make_assessment
+from tests.conftest import make_assessment, page_html
 
 KORAT = "นครราชสีมา"
 
@@ -24,10 +24,7 @@ def provincial(db, django_user_model):
 
 
 def home(client, user):
-    client.force_login(user)
-    response = client.get(reverse("plans:home"))
-    assert response.status_code == 200
-    return response.content.decode()
+    return page_html(client, user, reverse("plans:home"))
 
 
 def row_of(html, name):
