@@ -499,10 +499,6 @@ def _copy_part(parts):
         raise ValueError(f"unknown score part in {sorted(parts - PART_VALUES)!r}")
 
 
-def _copy_null(value):
-    return "\\N" if value is None else str(value)
-
-
 def _copy(cursor, table, columns, text):
     """COPY `table` (`columns`) FROM STDIN of `text`, tab-separated lines (PostgreSQL). Errors
     come as Django's (IntegrityError…), and the statement is logged as a query is (DEBUG, tests)."""
@@ -547,9 +543,15 @@ def _ids(cursor, table, count):
     return [pk for (pk,) in cursor.fetchall()]
 
 
+def _score_line(pk, assessment_id, item_id, part, value):
+    """A score's columns (id and SCORE_COLUMNS) as a COPY line, without its end: the start of its
+    historical row's line too."""
+    return f"{pk:d}\t{assessment_id:d}\t{item_id:d}\t{part}\t{value}"
+
+
 def _history_suffix(history_type, at, user_id, batch_id):
     """The end of a historical row's COPY line: its type, when, who and the import batch."""
-    return f"\t{history_type}\t{at.isoformat()}\t{_copy_null(user_id)}\t{_copy_null(batch_id)}\n"
+    return f"\t{history_type}\t{at.isoformat()}\t{_copy_text(user_id)}\t{_copy_text(batch_id)}\n"
 
 
 def record_score_changes(changes, *, user=None, batch=None, when=None):
@@ -572,8 +574,8 @@ def record_score_changes(changes, *, user=None, batch=None, when=None):
             if not set(suffixes) <= {"+", "~"}:
                 raise ValueError(f"unknown history type in {sorted(suffixes)!r}")
             _copy(cursor, table, HISTORY_COLUMNS, "".join(
-                f"{score.pk:d}\t{score.assessment_id:d}\t{score.item_id:d}\t{score.part}\t{score.value}"
-                f"\t{_copy_null(old)}{suffixes[history_type]}"
+                _score_line(score.pk, score.assessment_id, score.item_id, score.part, score.value)
+                + f"\t{_copy_text(old)}{suffixes[history_type]}"
                 for score, old, history_type in changes
             ))
         else:
@@ -609,10 +611,7 @@ def scores_insert_with_history(rows, *, user=None, batch=None, when=None):
         if connection.vendor == "postgresql":
             _copy_part(row[2] for row in rows)
             ids = _ids(cursor, Score._meta.db_table, len(rows))
-            lines = [
-                f"{pk:d}\t{assessment_id:d}\t{item_id:d}\t{part}\t{value}"
-                for pk, (assessment_id, item_id, part, value) in zip(ids, rows, strict=True)
-            ]
+            lines = [_score_line(pk, *row) for pk, row in zip(ids, rows, strict=True)]
             _copy(cursor, Score._meta.db_table, ["id", *SCORE_COLUMNS], "\n".join(lines) + "\n")
             suffix = "\t\\N" + _history_suffix("+", at, user_id, batch_id)
             _copy(cursor, history, HISTORY_COLUMNS, suffix.join(lines) + suffix)
